@@ -1,0 +1,151 @@
+"""Grading one submission: an ordered list of small steps over a :class:`Job`.
+
+``GRADE_STEPS`` is the whole core, shared by ``d2lgrade grade`` and the Otter plugin. A step either
+fills in the job or raises :class:`Rejected` with a message for the student, which ends grading with
+zero points and that reason. Per-assignment work (the bundle, the probes) is done once, in
+:class:`Assignment`, never per submission.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from d2lgrade import execute
+from d2lgrade.bundle import Bundle
+from d2lgrade.judge import judge
+from d2lgrade.results import FAILED, QuestionResult, SubmissionResult
+
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+
+
+class Rejected(Exception):
+    """The submission as a whole cannot be graded; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What grading needs about an assignment, loaded once for any number of submissions."""
+
+    bundle: Bundle
+    probes: tuple[dict[str, Any], ...]
+    limits: execute.Limits = execute.Limits()
+    kernel_factory: Callable[[], Any] = execute.default_kernel_factory
+
+    @classmethod
+    def load(cls, bundle_path: Path, **kwargs: Any) -> Assignment:
+        bundle = Bundle.load(bundle_path)
+        return cls(bundle, tuple(bundle.probes()), **kwargs)
+
+    @classmethod
+    def from_bundle(cls, bundle: Bundle, **kwargs: Any) -> Assignment:
+        return cls(bundle, tuple(bundle.probes()), **kwargs)
+
+
+@dataclass
+class Job:
+    """One submission on its way through the steps."""
+
+    assignment: Assignment
+    student: str
+    source: str
+    raw: bytes
+    workdir: Path
+    notebook: nbformat.NotebookNode | None = None
+    execution: execute.Execution | None = None
+    result: SubmissionResult | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def check_size(job: Job) -> None:
+    if not job.raw.strip():
+        raise Rejected(f"{job.source} is empty. Save your notebook in JupyterLab (File > Save) and submit the .ipynb file.")
+    if len(job.raw) > MAX_NOTEBOOK_BYTES:
+        raise Rejected(f"{job.source} is {len(job.raw) // 2**20} MiB, over the {MAX_NOTEBOOK_BYTES // 2**20} MiB limit. "
+                       "Clear all outputs (Edit > Clear Outputs of All Cells), save and submit again.")
+
+
+def parse_notebook(job: Job) -> None:
+    """Bytes to a notebook; every way this fails gets its own message."""
+    try:
+        text = job.raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Rejected(f"{job.source} is not UTF-8 text (byte {exc.start}); it is not a saved Jupyter notebook. "
+                       "Download the notebook from JupyterLab (File > Download) and submit that file.") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Rejected(f"{job.source} is not valid notebook JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
+                       "Submit the .ipynb file that JupyterLab saved, not a copy edited by hand.") from exc
+    if not isinstance(data, dict) or data.get("nbformat") != 4:
+        found = data.get("nbformat") if isinstance(data, dict) else type(data).__name__
+        raise Rejected(f"{job.source} is not a version-4 Jupyter notebook (nbformat is {found!r}). "
+                       "Open it in JupyterLab, save it, and submit it again.")
+    try:
+        nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)  # rejoins multi-line sources
+        nbformat.validate(nb)
+    except Exception as exc:  # noqa: BLE001 - nbformat raises several types for broken notebooks
+        raise Rejected(f"{job.source} is not a valid notebook ({str(exc).splitlines()[0][:200]}). "
+                       "Open it in JupyterLab, save it, and submit it again.") from exc
+    job.notebook = nb
+
+
+def check_assignment(job: Job) -> None:
+    """A notebook from another assignment is refused, by its metadata or, failing that, its cells."""
+    assert job.notebook is not None
+    expected = job.assignment.bundle.assignment
+    declared = job.notebook.metadata.get("d2l", {}).get("assignment") if isinstance(
+        job.notebook.metadata.get("d2l"), dict) else None
+    if declared is not None and declared != expected:
+        raise Rejected(f"{job.source} is the notebook of assignment {declared!r}, not {expected!r}. "
+                       f"Submit your {expected} notebook here.")
+    ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in job.notebook.cells}
+    if declared is None and not ids & {q.id for q in job.assignment.bundle.questions}:
+        raise Rejected(f"{job.source} has none of the cells of assignment {expected!r}. "
+                       f"Start from release/{expected}/{job.assignment.bundle.notebook}.ipynb and submit that notebook.")
+
+
+def run_notebook(job: Job) -> None:
+    assert job.notebook is not None
+    a = job.assignment
+    job.execution = execute.run(job.notebook, list(a.probes), job.workdir, a.limits, a.kernel_factory)
+    job.notes.extend(job.execution.notes)
+
+
+def judge_answers(job: Job) -> None:
+    assert job.execution is not None
+    questions = judge(job.assignment.bundle, job.execution.answers, job.execution.failures)
+    job.result = SubmissionResult(job.assignment.bundle.assignment, job.student, job.source, questions,
+                                  notes=tuple(job.notes))
+
+
+GRADE_STEPS: tuple[Callable[[Job], None], ...] = (check_size, parse_notebook, check_assignment, run_notebook,
+                                                  judge_answers)
+"""The grading core, in order. Intake steps first: nothing runs before the bytes are a notebook of
+this assignment."""
+
+
+def rejected_result(job: Job, reason: str) -> SubmissionResult:
+    """Zero on every question, each saying why, so a gradebook shows the reason next to the zero."""
+    questions = tuple(QuestionResult(q.id, q.exercise, q.kind, 0.0, q.points, FAILED, f"Not graded: {reason}")
+                      for q in job.assignment.bundle.questions if q.autograded)
+    return SubmissionResult(job.assignment.bundle.assignment, job.student, job.source, questions, problem=reason)
+
+
+def grade_bytes(assignment: Assignment, raw: bytes, student: str, source: str,
+                workdir: Path | None = None) -> Job:
+    """Run ``GRADE_STEPS`` on one submission's bytes; the job always ends with a result."""
+    with tempfile.TemporaryDirectory(prefix="d2lgrade-") as tmp:
+        job = Job(assignment, student, source, raw, workdir or Path(tmp))
+        try:
+            for step in GRADE_STEPS:
+                step(job)
+        except Rejected as exc:
+            job.result = rejected_result(job, str(exc))
+    return job

@@ -1,0 +1,119 @@
+"""How ``solutions/<assignment>.py`` declares reference answers, and how they are computed.
+
+Each solutions module ends with a ``REFERENCES`` dict from answer name to :class:`Value` (the
+expected value of a name) or :class:`Function` (the reference function and the hidden inputs it is
+compared on). The build computes them once per assignment, on MXNet, into plain data; grading
+never imports MXNet in the grader process.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from d2lgrade.compare import Tolerance, differs
+from d2lgrade.contract import Contract, FunctionContract, Problem, ValueContract
+from d2lgrade.plain import Plain, error, to_plain
+
+
+@dataclass(frozen=True)
+class Value:
+    """The expected value of an answer name: ``compute()`` returns it."""
+
+    compute: Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class Function:
+    """A reference function and ``cases()``: the argument tuples it is compared on."""
+
+    fn: Callable[..., Any]
+    cases: Callable[[], Sequence[tuple[Any, ...]]]
+
+
+Reference = Value | Function
+
+
+class BadReference(LookupError):
+    """A question has no usable reference; the message names the module and the answer."""
+
+
+def solutions_module(assignment: str) -> ModuleType:
+    """The reference module of an assignment, by convention ``solutions.<assignment>``."""
+    return importlib.import_module(f"solutions.{assignment}")
+
+
+def reference_for(assignment: str, name: str) -> Reference:
+    module = solutions_module(assignment)
+    refs = getattr(module, "REFERENCES", None)
+    if not isinstance(refs, dict) or name not in refs:
+        raise BadReference(f"solutions/{assignment}.py: REFERENCES has no entry {name!r}; add one")
+    return refs[name]
+
+
+def expected_value(ref: Value) -> Plain:
+    return to_plain(ref.compute())
+
+
+def expected_cases(ref: Function) -> list[tuple[list[Plain], Plain]]:
+    """Plain arguments and the reference's plain output for each hidden case."""
+    return [([to_plain(a) for a in args], _call(ref.fn, args)) for args in ref.cases()]
+
+
+def _call(fn: Callable[..., Any], args: Sequence[Any]) -> Plain:
+    try:
+        return to_plain(fn(*args))
+    except Exception as exc:  # noqa: BLE001 - turned into data, judged elsewhere
+        return error(exc)
+
+
+def judge_live(assignment: str, contract: Contract, tol: Tolerance, namespace: dict[str, Any]) -> str | None:
+    """Compare a live answer with its reference in one process: an authoring aid, never grading."""
+    ref = reference_for(assignment, contract.name)
+    if isinstance(contract, ValueContract) and isinstance(ref, Value):
+        got = to_plain(namespace[contract.name]) if contract.name in namespace else {"t": "missing"}
+        return verdict_value(contract, tol, got, expected_value(ref))
+    if isinstance(contract, FunctionContract) and isinstance(ref, Function):
+        fn = namespace.get(contract.name)
+        cases = expected_cases(ref)
+        outputs = [_call(fn, [arg for arg in ref_args]) for ref_args in ref.cases()] if callable(fn) else []
+        signature = to_plain(fn) if fn is not None else {"t": "missing"}
+        return verdict_function(contract, tol, signature, outputs, [c[1] for c in cases])
+    raise BadReference(f"solutions/{assignment}.py: {contract.name!r} is declared as the wrong kind of reference")
+
+
+def verdict_value(contract: ValueContract, tol: Tolerance, got: Plain, expected: Plain) -> str | None:
+    """None if the plain answer ``got`` fits the contract and matches; else the reason."""
+    want = contract.normalize(expected)
+    if isinstance(want, Problem):
+        raise BadReference(f"the reference for {contract.name!r} breaks its own contract: {want.message}")
+    have = contract.normalize(got)
+    if isinstance(have, Problem):
+        return have.message
+    problem = differs(have, want, tol)
+    return f"`{contract.name}`: {problem}" if problem else None
+
+
+def verdict_function(contract: FunctionContract, tol: Tolerance, signature: Plain, outputs: Sequence[Plain],
+                     expected: Sequence[Plain]) -> str | None:
+    """None if the function fits its contract and matches the reference on every case; else the reason."""
+    problem = contract.check_signature(signature)
+    if problem:
+        return problem.message
+    if len(outputs) != len(expected):
+        return f"`{contract.name}` did not return for every test input ({len(outputs)} of {len(expected)})"
+    failures = []
+    for i, (got, want_plain) in enumerate(zip(outputs, expected)):
+        want = contract.returns.normalize(want_plain)
+        if isinstance(want, Problem):
+            raise BadReference(f"the reference {contract.name!r} breaks its contract on case {i}: {want.message}")
+        have = contract.returns.normalize(got)
+        reason = have.message if isinstance(have, Problem) else differs(have, want, tol)
+        if reason:
+            failures.append(f"test input {i + 1}: {reason}")
+    if failures:
+        return f"`{contract.name}` is not right on {len(failures)} of {len(expected)} test inputs; first: {failures[0]}"
+    return None

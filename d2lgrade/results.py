@@ -1,0 +1,92 @@
+"""Typed grading results, and their renderings (Gradescope JSON, a course table).
+
+The dataclasses are what grading produces; nothing here computes a score. Rendering lives in plain
+functions below them so that the same result can be written as JSON, stored in nbgrader's
+gradebook and printed in a table without any of those knowing about the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+PASSED, FAILED, MANUAL = "passed", "failed", "manual"
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """The verdict on one graded part."""
+
+    id: str
+    exercise: int
+    kind: str
+    score: float
+    max_score: float
+    status: str
+    output: str
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """The verdict on one submission of one assignment."""
+
+    assignment: str
+    student: str
+    source: str
+    questions: tuple[QuestionResult, ...] = ()
+    problem: str | None = None
+    """Set when the submission could not be graded as a whole (unreadable file, wrong assignment)."""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def autograded(self) -> tuple[QuestionResult, ...]:
+        return tuple(q for q in self.questions if q.status != MANUAL)
+
+    @property
+    def score(self) -> float:
+        return sum(q.score for q in self.autograded)
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.max_score for q in self.autograded)
+
+    @property
+    def manual_points(self) -> float:
+        return sum(q.max_score for q in self.questions if q.status == MANUAL)
+
+
+def gradescope_json(result: SubmissionResult, visibility: str = "visible") -> dict[str, Any]:
+    """Gradescope's results format: ``score``, ``tests[]`` (name, score, max_score, output, visibility)."""
+    tests = [
+        {
+            "name": f"Exercise {q.exercise}: {q.id}",
+            "score": round(q.score, 5),
+            "max_score": round(q.max_score, 5),
+            "status": q.status,
+            "output": q.output,
+            "visibility": visibility,
+        }
+        for q in result.autograded
+    ]
+    lines = [f"{result.assignment}: {result.score:g} / {result.max_score:g} autograded points."]
+    if result.manual_points:
+        lines.append(f"{result.manual_points:g} more points (written answers) are graded by a person.")
+    if result.problem:
+        lines.append(result.problem)
+    lines.extend(result.notes)
+    return {"score": round(result.score, 5), "output": "\n".join(lines), "stdout_visibility": "hidden",
+            "tests": tests}
+
+
+def course_table(results: Iterable[SubmissionResult], assignments: Sequence[str]) -> str:
+    """A student × assignment table of ``score / max`` (autograded points)."""
+    cells: dict[str, dict[str, str]] = {}
+    for r in results:
+        text = f"{r.score:g} / {r.max_score:g}" if r.problem is None else f"0 / {r.max_score:g} !"
+        cells.setdefault(r.student, {})[r.assignment] = text
+    header = ["student", *assignments]
+    rows = [[s, *(cells[s].get(a, "-") for a in assignments)] for s in sorted(cells)]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in rows)])

@@ -1,0 +1,84 @@
+"""The ``check`` object of a notebook: public tests a student runs for immediate feedback.
+
+``check.value`` and ``check.function`` apply the same contract the grader applies (through
+:mod:`d2lgrade.contract`, on the same plain data), so "passes here" means "has the right form" in
+grading too. Correctness is decided only by the grader, outside the student's kernel; in a source
+notebook, ``check.judge`` lets an instructor compare with the reference while authoring.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from d2lgrade.contract import Contract, Problem
+from d2lgrade.plain import error, to_plain
+from d2lgrade.spec import function_contract, value_contract
+
+
+class AnswerError(AssertionError):
+    """A public test failed; the message says what to change."""
+
+
+class Checks:
+    """Public tests bound to an assignment and to the notebook's namespace."""
+
+    def __init__(self, assignment: str, namespace: dict[str, Any] | None = None) -> None:
+        self.assignment = assignment
+        self._namespace = namespace
+        self._contracts: dict[str, Contract] = {}
+
+    def _ns(self) -> dict[str, Any]:
+        if self._namespace is not None:
+            return self._namespace
+        from IPython import get_ipython  # the notebook's own namespace, asked for by name
+
+        shell = get_ipython()
+        if shell is None:
+            raise RuntimeError("check needs a namespace outside IPython: Checks(assignment, namespace=globals())")
+        return shell.user_ns
+
+    def _plain(self, name: str) -> dict[str, Any]:
+        ns = self._ns()
+        return to_plain(ns[name]) if name in ns else {"t": "missing"}
+
+    def value(self, name: str, kind: str, **constraints: Any) -> None:
+        """Check that ``name`` is bound to a value of the promised kind."""
+        contract = value_contract(name, kind, **constraints)
+        self._contracts[name] = contract
+        result = contract.normalize(self._plain(name))
+        if isinstance(result, Problem):
+            raise AnswerError(result.message)
+        print(f"✓ {contract.describe()}: form OK. Its value is checked when graded.")
+
+    def function(self, name: str, params: tuple[str, ...], returns: str, example: tuple[Any, ...] | None = None,
+                 **constraints: Any) -> None:
+        """Check that ``name`` is a function of the promised parameters; try it on ``example``."""
+        contract = function_contract(name, params, returns, **constraints)
+        self._contracts[name] = contract
+        problem = contract.check_signature(self._plain(name))
+        if problem:
+            raise AnswerError(problem.message)
+        if example is not None:
+            try:
+                out = to_plain(self._ns()[name](*example))
+            except Exception as exc:  # noqa: BLE001 - report the student's error as feedback
+                out = error(exc)
+            result = contract.returns.normalize(out)
+            if isinstance(result, Problem):
+                raise AnswerError(f"`{name}` on the example: {result.message}")
+        print(f"✓ {contract.describe()}: form OK. Its results are checked when graded.")
+
+    def judge(self, name: str, rtol: float, atol: float) -> None:
+        """Instructors only: compare with the reference in ``solutions/`` (absent from students' machines).
+
+        Uses the contract the public line of the same test cell declared for ``name``.
+        """
+        from d2lgrade.compare import Tolerance
+        from d2lgrade.reference import judge_live
+
+        if name not in self._contracts:
+            raise AnswerError(f"run the public check of `{name}` before judging it")
+        verdict = judge_live(self.assignment, self._contracts[name], Tolerance(rtol, atol), self._ns())
+        if verdict:
+            raise AnswerError(f"hidden test of `{name}`: {verdict}")
+        print(f"✓ `{name}` matches the reference.")

@@ -1,0 +1,16 @@
+"""nbgrader settings of the course; `d2lgrade` reads this file too (the gradebook URL, the layout)."""
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+c.CourseDirectory.course_id = "d2l-ch2-math"
+# The gradebook: any SQLAlchemy URL works (e.g. "postgresql://user@host/gradebook").
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+
+# What students see where a solution was.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

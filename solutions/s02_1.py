@@ -1,0 +1,74 @@
+"""Reference solutions for §2.1 Data Manipulation (D2L release 0.16.6, CC BY-SA 4.0)."""
+
+from __future__ import annotations
+
+import numpy as onp
+from mxnet import np, npx
+
+from d2lgrade.reference import Function, Value
+from solutions.context import default_context
+
+npx.set_np()
+CTX = default_context()
+
+
+def section_tensors() -> tuple[np.ndarray, np.ndarray]:
+    """``X`` and ``Y`` as §2.1.2 defines them before comparing them with ``X == Y``."""
+    X = np.arange(12, ctx=CTX).reshape(3, 4)
+    Y = np.array([[2, 1, 4, 3], [1, 2, 3, 4], [4, 3, 2, 1]], ctx=CTX)
+    return X, Y
+
+
+def less_than(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Exercise 1: comparisons are lifted elementwise like arithmetic; the result holds booleans."""
+    return X < Y
+
+
+def greater_than(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    return X > Y
+
+
+def count_greater(A: np.ndarray, B: np.ndarray) -> int:
+    """Exercise 1: a boolean tensor sums like 0/1, after broadcasting ``A`` and ``B``."""
+    return int((A > B).sum())
+
+
+def count_greater_cases() -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = onp.random.default_rng(2101)
+    shapes = [((3, 4), (3, 4)), ((2, 3), (1, 3)), ((4, 1), (1, 5)), ((2, 3, 4), (3, 1)), ((5,), (5,))]
+    return [
+        (np.array(rng.integers(-5, 6, size=a), dtype="float32", ctx=CTX),
+         np.array(rng.integers(-5, 6, size=b), dtype="float32", ctx=CTX))
+        for a, b in shapes
+    ]
+
+
+def broadcast_tensors() -> tuple[np.ndarray, np.ndarray]:
+    """Exercise 2's three-axis operands, given in the notebook."""
+    a = np.arange(3, ctx=CTX).reshape(3, 1, 1)
+    b = np.arange(8, ctx=CTX).reshape(1, 2, 4)
+    return a, b
+
+
+def broadcast_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exercise 2: axes of length 1 are copied along, on every axis, as in the 2-D example."""
+    return a + b
+
+
+def broadcast_shape(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> tuple[int, ...]:
+    """Exercise 2: the shape MXNet gives ``a + b``, found by letting MXNet broadcast zeros."""
+    return tuple((np.zeros(shape_a, ctx=CTX) + np.zeros(shape_b, ctx=CTX)).shape)
+
+
+def broadcast_shape_cases() -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    return [((3, 1, 1), (1, 2, 4)), ((2, 1, 4), (3, 1)), ((5, 1), (1, 1, 6)), ((4,), (2, 3, 1)),
+            ((1, 1, 1, 2), (3, 1, 2)), ((2, 3, 4), (2, 3, 4))]
+
+
+REFERENCES = {
+    "lt": Value(lambda: less_than(*section_tensors())),
+    "gt": Value(lambda: greater_than(*section_tensors())),
+    "count_greater": Function(count_greater, count_greater_cases),
+    "c": Value(lambda: broadcast_sum(*broadcast_tensors())),
+    "broadcast_shape": Function(broadcast_shape, broadcast_shape_cases),
+}

@@ -1,0 +1,98 @@
+"""``d2lgrade``: a thin command line over the functions that do the work."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from d2lgrade.course import Course
+
+
+def _build(args: argparse.Namespace) -> int:
+    from d2lgrade.build import build
+
+    build(Course.find(), args.assignments or None)
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from d2lgrade.batch import find_submissions, grade_submissions
+
+    course = Course.find()
+    if args.assignment not in course.assignments():
+        print(f"d2lgrade: no assignment {args.assignment!r}; `d2lgrade list` shows them", file=sys.stderr)
+        return 2
+    if not course.bundle_path(args.assignment).is_file():
+        print(f"d2lgrade: {args.assignment} is not built yet; run `d2lgrade build {args.assignment}`", file=sys.stderr)
+        return 2
+    subs = find_submissions(Path(args.submission))
+    grade_submissions(course, args.assignment, subs, Path(args.output), gradebook=not args.no_gradebook)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from d2lgrade.listing import course_listing, render_listing
+
+    listing = course_listing(Course.find())
+    print(json.dumps(listing, indent=2) if args.json else render_listing(listing))
+    return 0
+
+
+def _samples(args: argparse.Namespace) -> int:
+    from d2lgrade.samples import write_samples
+
+    course = Course.find()
+    for path in write_samples(course, args.assignments or None):
+        print(f"wrote {path.relative_to(course.root)}")
+    return 0
+
+
+def _grade_samples(args: argparse.Namespace) -> int:
+    from d2lgrade.batch import Submission, grade_submissions
+    from d2lgrade.results import course_table
+    from d2lgrade.samples import samples_dir
+
+    course = Course.find()
+    assignments = course.assignments()
+    results = []
+    for a in assignments:
+        subs = [Submission(f"sample-{p.stem}", p) for p in sorted(samples_dir(course, a).glob("*.ipynb"))]
+        results += grade_submissions(course, a, subs, Path(args.output), gradebook=True, log=lambda _: None)
+    print(course_table(results, assignments))
+    print(f"\nResults JSON: {args.output}/<assignment>/<student>.json; gradebook: {course.db_url}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="d2lgrade", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="regenerate release/, the grading bundles and the Otter zips")
+    b.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    b.set_defaults(run=_build)
+    g = sub.add_parser("grade", help="grade a submission (.ipynb) or a folder of them")
+    g.add_argument("assignment")
+    g.add_argument("submission", help="a notebook, or a folder of <student>.ipynb or <student>/<notebook>.ipynb")
+    g.add_argument("--output", default="results", help="where results JSON go (default: results/)")
+    g.add_argument("--no-gradebook", action="store_true", help="write results JSON only")
+    g.set_defaults(run=_grade)
+    ls = sub.add_parser("list", help="the course as data: assignments and questions in book order")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(run=_list)
+    s = sub.add_parser("samples", help="regenerate the sample submissions from release/ and the scenarios")
+    s.add_argument("assignments", nargs="*")
+    s.set_defaults(run=_samples)
+    gs = sub.add_parser("grade-samples", help="grade every bundled sample submission and print a table")
+    gs.add_argument("--output", default="results")
+    gs.set_defaults(run=_grade_samples)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""nbgrader's side of grading: the submitted copy, the gradebook, the autograded notebook.
+
+``d2lgrade grade`` keeps nbgrader's course layout and database, so that formgrader (manual grading
+of written answers), ``generate_feedback`` and ``export`` work on what it grades:
+
+- ``submitted/<student>/<assignment>/<notebook>.ipynb``: the submission, byte for byte, written
+  before anything reads it (with ``timestamp.txt``);
+- the gradebook: one submission per student and assignment; ``auto_score`` of each autograded cell;
+  written answers left for a person (or zero when untouched, as nbgrader does);
+- ``autograded/<student>/<assignment>/<notebook>.ipynb``: the submission with locked cells
+  restored by nbgrader's own preprocessors, the outputs of its run, and each test cell's verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, OverwriteCells
+from nbgrader.utils import compute_checksum
+
+from d2lgrade.course import Course
+from d2lgrade.execute import is_test_cell
+from d2lgrade.grade import Job
+from d2lgrade.results import SubmissionResult
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so a killed run leaves the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def archive(course: Course, assignment: str, notebook: str, student: str, raw: bytes) -> Path:
+    """Keep the submission exactly as received, in nbgrader's ``submitted/`` layout."""
+    folder = course.folder("submitted_directory", "submitted") / student / assignment
+    write_atomic(folder / f"{notebook}.ipynb", raw)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+    write_atomic(folder / "timestamp.txt", stamp.encode())
+    return folder / f"{notebook}.ipynb"
+
+
+def ensure_assignment(course: Course, assignment: str) -> None:
+    """Register the assignment in this gradebook if the build ran against another database."""
+    with Gradebook(course.db_url) as gb:
+        try:
+            gb.find_assignment(assignment)
+            return
+        except MissingEntry:
+            pass
+    from d2lgrade.build import Target, generate_release
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate_release(Target(course, assignment, Path(tmp), course.db_url))
+
+
+def record(course: Course, job: Job, notebook: str) -> None:
+    """Store the scores of ``job`` in the gradebook and write the autograded notebook."""
+    result = job.result
+    assert result is not None
+    verdicts = {q.id: q for q in result.questions}
+    with Gradebook(course.db_url) as gb:
+        gb.update_or_create_student(result.student)
+        gb.update_or_create_submission(result.assignment, result.student)
+        for q in job.assignment.bundle.questions:
+            grade = gb.find_grade(q.id, notebook, result.assignment, result.student)
+            verdict = verdicts.get(q.id)
+            if q.autograded:
+                grade.auto_score = verdict.score if verdict else 0.0
+                grade.needs_manual_grade = grade.manual_score is not None
+                continue
+            untouched = _untouched(job, q.id)
+            grade.auto_score = 0.0 if untouched else None
+            grade.needs_manual_grade = not untouched and grade.manual_score is None
+            comment = gb.find_comment(q.id, notebook, result.assignment, result.student)
+            comment.auto_comment = "No response." if untouched else None
+        gb.db.commit()
+    if job.notebook is not None:
+        _write_autograded(course, job, notebook, result)
+
+
+def _untouched(job: Job, grade_id: str) -> bool:
+    """A written answer left as released (nbgrader's checksum test): zero, no grading needed."""
+    if job.notebook is None:
+        return True
+    for cell in job.notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade_id") == grade_id:
+            return meta.get("checksum") == compute_checksum(cell)
+    return True
+
+
+def _write_autograded(course: Course, job: Job, notebook: str, result: SubmissionResult) -> None:
+    assert job.notebook is not None
+    resources = {"nbgrader": {"notebook": notebook, "assignment": result.assignment, "student": result.student,
+                              "db_url": course.db_url}}
+    nb = nbformat.from_dict(job.notebook)
+    for pp in (OverwriteCells(), ClearHiddenTests(), CheckCellMetadata()):
+        nb, resources = pp.preprocess(nb, resources)
+    _copy_outputs(nb, job)
+    verdicts = {q.id: q for q in result.questions}
+    for cell in nb.cells:
+        q = verdicts.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
+        if q is not None and is_test_cell(cell):
+            text = f"{q.score:g} / {q.max_score:g} points. {q.output}\n"
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    folder = course.folder("autograded_directory", "autograded") / result.student / result.assignment
+    write_atomic(folder / f"{notebook}.ipynb", nbformat.writes(nb).encode())
+
+
+def _copy_outputs(nb: nbformat.NotebookNode, job: Job) -> None:
+    """Outputs of the run, matched by cell id (the run keeps ids), for the student's code cells."""
+    executed = job.execution.notebook if job.execution else None
+    if executed is None:
+        return
+    outputs = {c.get("id"): c.outputs for c in executed.cells if c.get("id")}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and not is_test_cell(cell):
+            cell.outputs = outputs.get(cell.get("id"), [])

@@ -12,12 +12,29 @@ from dataclasses import dataclass
 from d2lgrade.contract import Array, Canonical, Frame
 
 
+MODES = ("values", "unordered", "up_to_scale", "einsum")
+"""How answers are matched (``check.judge(..., mode=...)``):
+
+- ``values`` (default): entry by entry, to the tolerance;
+- ``unordered``: the rows (first axis) of an array, or the items of a list, in any order;
+- ``up_to_scale``: the rows of an array as vectors, each up to a non-zero factor (sign included),
+  in any order: eigenvectors, directions;
+- ``einsum``: an einsum subscript string, judged by evaluating it and the reference's on the same
+  random square matrices (in the grader; the string is data, never code).
+"""
+
+
 @dataclass(frozen=True)
 class Tolerance:
     """``|got - expected| <= atol + rtol * |expected|`` elementwise; both zero means exact."""
 
     rtol: float = 0.0
     atol: float = 0.0
+    mode: str = "values"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; use one of {', '.join(MODES)}")
 
     def describe(self) -> str:
         if self.rtol == 0 and self.atol == 0:
@@ -33,7 +50,17 @@ class Tolerance:
 
 
 def differs(got: Canonical, expected: Canonical, tol: Tolerance) -> str | None:
-    """None when ``got`` matches ``expected``; otherwise a message safe to show the student."""
+    """None when ``got`` matches ``expected`` (in ``tol.mode``); otherwise a message safe to show the student."""
+    if tol.mode == "unordered":
+        return _unordered_differs(got, expected, tol, _same)
+    if tol.mode == "up_to_scale":
+        return _unordered_differs(got, expected, tol, _parallel)
+    if tol.mode == "einsum":
+        return _einsum_differs(got, expected, tol)
+    return _values_differ(got, expected, tol)
+
+
+def _values_differ(got: Canonical, expected: Canonical, tol: Tolerance) -> str | None:
     if isinstance(expected, Array):
         return _array_differs(got, expected, tol) if isinstance(got, Array) else "it is not an array"
     if isinstance(expected, Frame):
@@ -45,7 +72,7 @@ def differs(got: Canonical, expected: Canonical, tol: Tolerance) -> str | None:
     if isinstance(expected, tuple) and isinstance(got, tuple):
         if len(got) != len(expected):
             return f"it has {len(got)} entries; {len(expected)} are expected"
-        wrong = [i for i, (g, e) in enumerate(zip(got, expected)) if differs(g, e, tol) is not None]
+        wrong = [i for i, (g, e) in enumerate(zip(got, expected)) if _values_differ(g, e, tol) is not None]
         return f"entries at positions {wrong} are not right" if wrong else None
     return None if got == expected else "the answer is not right"
 
@@ -81,4 +108,67 @@ def _frame_differs(got: Frame, expected: Frame, tol: Tolerance) -> str | None:
         )
         if problem:
             return f"column {name!r}: {problem}"
+    return None
+
+
+def _rows(value: Canonical) -> list[Canonical] | None:
+    """The items of a tuple, or the rows (first axis) of an array, as separate canonical values."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Array) and value.shape:
+        n = value.shape[0]
+        width = len(value.data) // n if n else 0
+        return [Array(value.shape[1:], value.kind, value.data[i * width:(i + 1) * width]) for i in range(n)]
+    return None
+
+
+def _same(got: Canonical, expected: Canonical, tol: Tolerance) -> bool:
+    return _values_differ(got, expected, tol) is None
+
+
+def _parallel(got: Canonical, expected: Canonical, tol: Tolerance) -> bool:
+    """Non-zero vectors on the same line: |<g, e>| = |g| |e| to the tolerance."""
+    if not (isinstance(got, Array) and isinstance(expected, Array)) or got.shape != expected.shape:
+        return False
+    g, e = [float(x) for x in got.data], [float(x) for x in expected.data]
+    ng, ne = math.sqrt(sum(x * x for x in g)), math.sqrt(sum(x * x for x in e))
+    if ng <= tol.atol or ne == 0:
+        return False
+    cosine = abs(sum(x * y for x, y in zip(g, e))) / (ng * ne)
+    return abs(1 - cosine) <= tol.atol + tol.rtol
+
+
+def _unordered_differs(got: Canonical, expected: Canonical, tol: Tolerance, match) -> str | None:  # type: ignore[no-untyped-def]
+    got_rows, want_rows = _rows(got), _rows(expected)
+    if got_rows is None or want_rows is None:
+        return "it is not a list of items"
+    if len(got_rows) != len(want_rows):
+        return f"it has {len(got_rows)} items; {len(want_rows)} are expected"
+    unused = list(range(len(got_rows)))
+    for want in want_rows:
+        hit = next((i for i in unused if match(got_rows[i], want, tol)), None)
+        if hit is None:
+            return f"{len(unused)} of {len(want_rows)} items do not match any expected item ({tol.describe()})"
+        unused.remove(hit)
+    return None
+
+
+def _einsum_differs(got: Canonical, expected: Canonical, tol: Tolerance) -> str | None:
+    import numpy
+
+    if not isinstance(got, str) or not isinstance(expected, str):
+        return "it is not an einsum string"
+    operands = expected.split("->")[0].count(",") + 1
+    if got.split("->")[0].count(",") + 1 != operands or len(got) > 200:
+        return f"it does not take {operands} operands"
+    rng = numpy.random.default_rng(1701)
+    for _ in range(3):
+        matrix = rng.normal(size=(4, 4))
+        want = numpy.einsum(expected, *[matrix] * operands)
+        try:
+            have = numpy.einsum(got, *[matrix] * operands)
+        except Exception as exc:  # noqa: BLE001 - an invalid subscript string is a wrong answer
+            return f"numpy.einsum rejects it ({str(exc)[:120]})"
+        if numpy.shape(have) != numpy.shape(want) or not numpy.allclose(have, want, rtol=tol.rtol, atol=tol.atol):
+            return "evaluated on random matrices, it does not give the asked quantity"
     return None

@@ -45,7 +45,8 @@ class Course:
 
     @property
     def db_url(self) -> str:
-        url = str(self.config.CourseDirectory.get("db_url", "sqlite:///gradebook.db"))
+        """nbgrader's ``CourseDirectory.db_url``; ``D2LGRADE_DB_URL`` overrides it (e.g. a scratch database)."""
+        url = os.environ.get("D2LGRADE_DB_URL") or str(self.config.CourseDirectory.get("db_url", "sqlite:///gradebook.db"))
         prefix = "sqlite:///"
         if url.startswith(prefix) and not os.path.isabs(url[len(prefix):]):
             url = prefix + str(self.root / url[len(prefix):])  # relative to the course, not the caller

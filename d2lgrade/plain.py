@@ -182,7 +182,24 @@ def from_plain(plain: Plain) -> Any:
         return tuple(items) if tag == "tuple" else items
     if tag == "array":
         return _array_from_plain(plain)
+    if tag == "frame":
+        return _frame_from_plain(plain)
     raise ValueError(f"cannot rebuild a {tag!r} argument")
+
+
+def _frame_from_plain(plain: Plain) -> Any:
+    import pandas
+
+    columns = {from_plain(c): _column_from_plain(d) for c, d in zip(plain["columns"], plain["data"])}
+    return pandas.DataFrame(columns)
+
+
+def _column_from_plain(plain: Plain) -> Any:
+    import numpy
+
+    if plain["dtype"] == "object":
+        return numpy.array([from_plain(x) for x in plain["data"]], dtype=object)
+    return _array_from_plain({**plain, "lib": "numpy"})
 
 
 def _array_from_plain(plain: Plain) -> Any:

@@ -131,9 +131,13 @@ def parse_test_cell(source: str, where: str) -> tuple[Contract, Tolerance]:
     _, args, kwargs = judges[0]
     if args != [contract.name]:
         raise SpecError(f"{where}: check.judge must name the same answer as the public check ({contract.name!r})")
-    if set(kwargs) != {"rtol", "atol"}:
-        raise SpecError(f"{where}: check.judge needs explicit rtol= and atol= (use 0, 0 for exact answers)")
-    return contract, Tolerance(float(kwargs["rtol"]), float(kwargs["atol"]))
+    if not {"rtol", "atol"} <= set(kwargs) <= {"rtol", "atol", "mode"}:
+        raise SpecError(f"{where}: check.judge takes explicit rtol= and atol= (0, 0 for exact answers) and an "
+                        "optional mode=")
+    try:
+        return contract, Tolerance(float(kwargs["rtol"]), float(kwargs["atol"]), kwargs.get("mode", "values"))
+    except ValueError as exc:
+        raise SpecError(f"{where}: check.judge: {exc}") from exc
 
 
 def _calls(code: str, where: str) -> list[tuple[str, list[Any], dict[str, Any]]]:

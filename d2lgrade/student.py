@@ -68,7 +68,7 @@ class Checks:
                 raise AnswerError(f"`{name}` on the example: {result.message}")
         print(f"✓ {contract.describe()}: form OK. Its results are checked when graded.")
 
-    def judge(self, name: str, rtol: float, atol: float) -> None:
+    def judge(self, name: str, rtol: float, atol: float, mode: str = "values") -> None:
         """Instructors only: compare with the reference in ``solutions/`` (absent from students' machines).
 
         Uses the contract the public line of the same test cell declared for ``name``.
@@ -78,7 +78,7 @@ class Checks:
 
         if name not in self._contracts:
             raise AnswerError(f"run the public check of `{name}` before judging it")
-        verdict = judge_live(self.assignment, self._contracts[name], Tolerance(rtol, atol), self._ns())
+        verdict = judge_live(self.assignment, self._contracts[name], Tolerance(rtol, atol, mode), self._ns())
         if verdict:
             raise AnswerError(f"hidden test of `{name}`: {verdict}")
         print(f"✓ `{name}` matches the reference.")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from d2lgrade.contract import Array, Canonical, Frame
 
 
-MODES = ("values", "unordered", "up_to_scale", "einsum")
+MODES = ("values", "unordered", "up_to_scale", "einsum", "interval")
 """How answers are matched (``check.judge(..., mode=...)``):
 
 - ``values`` (default): entry by entry, to the tolerance;
@@ -20,7 +20,10 @@ MODES = ("values", "unordered", "up_to_scale", "einsum")
 - ``up_to_scale``: the rows of an array as vectors, each up to a non-zero factor (sign included),
   in any order: eigenvectors, directions;
 - ``einsum``: an einsum subscript string, judged by evaluating it and the reference's on the same
-  random square matrices (in the grader; the string is data, never code).
+  random square matrices (in the grader; the string is data, never code);
+- ``interval``: the reference is an array of shape ``(2, *S)`` of lower and upper bounds, and the
+  answer (shape ``S``) must lie within them, widened by ``atol``: statistical judgement of
+  simulations (a few standard errors around the truth), never a match of one random draw.
 """
 
 
@@ -57,6 +60,8 @@ def differs(got: Canonical, expected: Canonical, tol: Tolerance) -> str | None:
         return _unordered_differs(got, expected, tol, _parallel)
     if tol.mode == "einsum":
         return _einsum_differs(got, expected, tol)
+    if tol.mode == "interval":
+        return _interval_differs(got, expected, tol)
     return _values_differ(got, expected, tol)
 
 
@@ -171,4 +176,22 @@ def _einsum_differs(got: Canonical, expected: Canonical, tol: Tolerance) -> str 
             return f"numpy.einsum rejects it ({str(exc)[:120]})"
         if numpy.shape(have) != numpy.shape(want) or not numpy.allclose(have, want, rtol=tol.rtol, atol=tol.atol):
             return "evaluated on random matrices, it does not give the asked quantity"
+    return None
+
+
+def _interval_differs(got: Canonical, expected: Canonical, tol: Tolerance) -> str | None:
+    if not isinstance(expected, Array) or not expected.shape or expected.shape[0] != 2:
+        raise ValueError("an interval reference must be an array of shape (2, ...): lower and upper bounds")
+    if isinstance(got, (int, float)) and not isinstance(got, bool):
+        got = Array((), "f", (float(got),))
+    if not isinstance(got, Array):
+        return "it is not an array"
+    if got.shape != expected.shape[1:]:
+        return f"it has shape {got.shape}, which is not the expected shape"
+    half = len(expected.data) // 2
+    lower, upper = expected.data[:half], expected.data[half:]
+    outside = sum(1 for g, lo, hi in zip(got.data, lower, upper)
+                  if not (lo - tol.atol <= float(g) <= hi + tol.atol))
+    if outside:
+        return f"{outside} of {half} entries fall outside the range the reference allows"
     return None

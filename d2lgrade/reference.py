@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from d2lgrade.compare import Tolerance, differs
-from d2lgrade.contract import Contract, FunctionContract, Problem, ValueContract
+from d2lgrade.contract import Canonical, Contract, FunctionContract, Problem, ValueContract
 from d2lgrade.plain import Plain, error, to_plain
 
 
@@ -85,9 +85,16 @@ def judge_live(assignment: str, contract: Contract, tol: Tolerance, namespace: d
     raise BadReference(f"solutions/{assignment}.py: {contract.name!r} is declared as the wrong kind of reference")
 
 
+def _expected(contract: ValueContract, tol: Tolerance, plain: Plain) -> Canonical | Problem:
+    """The reference's canonical value; interval bounds are an array whatever the answer's kind."""
+    if tol.mode == "interval":
+        return ValueContract(contract.name, "array").normalize(plain)
+    return contract.normalize(plain)
+
+
 def verdict_value(contract: ValueContract, tol: Tolerance, got: Plain, expected: Plain) -> str | None:
     """None if the plain answer ``got`` fits the contract and matches; else the reason."""
-    want = contract.normalize(expected)
+    want = _expected(contract, tol, expected)
     if isinstance(want, Problem):
         raise BadReference(f"the reference for {contract.name!r} breaks its own contract: {want.message}")
     have = contract.normalize(got)
@@ -107,7 +114,7 @@ def verdict_function(contract: FunctionContract, tol: Tolerance, signature: Plai
         return f"`{contract.name}` did not return for every test input ({len(outputs)} of {len(expected)})"
     failures = []
     for i, (got, want_plain) in enumerate(zip(outputs, expected)):
-        want = contract.returns.normalize(want_plain)
+        want = _expected(contract.returns, tol, want_plain)
         if isinstance(want, Problem):
             raise BadReference(f"the reference {contract.name!r} breaks its contract on case {i}: {want.message}")
         have = contract.returns.normalize(got)

@@ -117,7 +117,7 @@ class FunctionContract:
 
     def check_signature(self, plain: Plain) -> Problem | None:
         if plain.get("t") != "function":
-            return Problem(f"`{self.name}` should be a function {self.describe()}, but it is {_what(plain)}")
+            return Problem(f"`{self.name}` should be a function {self.describe()}, but {_what(plain)}")
         params = plain.get("params")
         if params is not None and len(params) != len(self.params):
             return Problem(

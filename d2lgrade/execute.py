@@ -58,8 +58,16 @@ def is_test_cell(cell: nbformat.NotebookNode) -> bool:
 
 
 def runnable_notebook(nb: nbformat.NotebookNode, probes: list[dict[str, Any]]) -> nbformat.NotebookNode:
-    """The student's code cells (test cells left out) followed by one probe cell per question."""
-    cells = [c for c in nb.cells if c.cell_type == "code" and not is_test_cell(c)]
+    """The student's code cells (test cells left out) followed by one probe cell per question.
+
+    Each copied cell remembers its position in the submitted notebook, for messages.
+    """
+    cells = []
+    for position, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type == "code" and not is_test_cell(cell):
+            copy = nbformat.from_dict(cell)
+            copy.metadata = {**cell.metadata, "d2lgrade": {"cell": position}}
+            cells.append(copy)
     for probe in probes:
         code = f"import d2lgrade.probe\nd2lgrade.probe.report(__import__('json').loads({json.dumps(probe)!r}))"
         cell = nbformat.v4.new_code_cell(code, metadata={"tags": [PROBE_TAG], "d2lgrade": {"probe": probe["id"]}})
@@ -100,12 +108,12 @@ def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execut
         try:
             client.execute_cell(cell, index)
         except CellTimeoutError:
-            _timed_out(cell, index, probe_id, client.timeout, result)
+            _timed_out(cell, probe_id, client.timeout, result)
             continue
         if _timed_out_output(cell):
-            _timed_out(cell, index, probe_id, client.timeout, result)
+            _timed_out(cell, probe_id, client.timeout, result)
         elif probe_id is None:
-            _note_error(cell, index, result)
+            _note_error(cell, result)
         else:
             _read_probe(cell, probe_id, result)
 
@@ -114,22 +122,29 @@ def _timed_out_output(cell: nbformat.NotebookNode) -> bool:
     return any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs)
 
 
-def _timed_out(cell: Any, index: int, probe_id: str | None, seconds: Any, result: Execution) -> None:
+def _timed_out(cell: Any, probe_id: str | None, seconds: Any, result: Execution) -> None:
     if probe_id is None:
-        result.notes.append(f"A code cell (number {index + 1} among code cells) ran past the {seconds} s limit "
-                            "and was stopped.")
+        result.notes.append(f"Cell {_position(cell)} ran past the {seconds} s limit and was stopped "
+                            "(an infinite loop?); the cells after it ran on.")
     else:
         result.failures[probe_id] = f"Checking this answer ran past the {seconds} s limit (an infinite loop?)."
 
 
-def _note_error(cell: nbformat.NotebookNode, index: int, result: Execution) -> None:
+def _position(cell: nbformat.NotebookNode) -> str:
+    return str(cell.metadata.get("d2lgrade", {}).get("cell", "?"))
+
+
+def _note_error(cell: nbformat.NotebookNode, result: Execution) -> None:
     for output in cell.outputs:
         if output.get("output_type") == "error":
-            first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-            result.notes.append(
-                f"Code cell {index + 1} ({first_line[:60]!r}) raised {output.get('ename')}: "
-                f"{str(output.get('evalue'))[:200]}"
-            )
+            lines = cell.source.strip().splitlines()
+            first = f" ({lines[0][:60]!r})" if lines else ""
+            if output.get("ename") == "NotImplementedError":
+                result.notes.append(f"Cell {_position(cell)}{first} is not answered yet (it still raises "
+                                    "NotImplementedError).")
+            else:
+                result.notes.append(f"Cell {_position(cell)}{first} raised {output.get('ename')}: "
+                                    f"{str(output.get('evalue'))[:200]}")
             return
 
 

@@ -1,0 +1,64 @@
+"""Shared fixtures: the course in this repository, its bundles compiled once, its samples graded once.
+
+Notebook-running tests take seconds each; every sample is graded once per session and the results
+are shared by the tests that ask different questions of them (goldens, Otter agreement).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from d2lgrade.bundle import Bundle, compile_bundle
+from d2lgrade.course import Course
+from d2lgrade.grade import Assignment, Job, grade_bytes
+from d2lgrade.samples import samples_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = Course(ROOT)
+ASSIGNMENTS = COURSE.assignments()
+
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests that take ``assignment`` run once per assignment of the course, in book order."""
+    if "assignment" in metafunc.fixturenames:
+        metafunc.parametrize("assignment", ASSIGNMENTS)
+    if "sample" in metafunc.fixturenames:
+        pairs = [(a, p.stem) for a in ASSIGNMENTS for p in sorted(samples_dir(COURSE, a).glob("*.ipynb"))]
+        metafunc.parametrize("sample", pairs, ids=[f"{a}-{s}" for a, s in pairs])
+
+
+@pytest.fixture(scope="session")
+def course() -> Course:
+    return COURSE
+
+
+@pytest.fixture(scope="session")
+def bundles() -> dict[str, Bundle]:
+    """Every assignment's references, computed once (imports MXNet and solutions/)."""
+    return {a: compile_bundle(COURSE.spec(a)) for a in ASSIGNMENTS}
+
+
+class Graded:
+    """Grades each notebook at most once per session."""
+
+    def __init__(self, bundles: dict[str, Bundle]) -> None:
+        self.bundles = bundles
+        self.jobs: dict[tuple[str, Path], Job] = {}
+
+    def __call__(self, assignment: str, path: Path) -> Job:
+        key = (assignment, path)
+        if key not in self.jobs:
+            a = Assignment.from_bundle(self.bundles[assignment])
+            self.jobs[key] = grade_bytes(a, path.read_bytes(), student=path.stem, source=path.name)
+        return self.jobs[key]
+
+
+@pytest.fixture(scope="session")
+def graded(bundles: dict[str, Bundle]) -> Graded:
+    return Graded(bundles)

@@ -1,0 +1,97 @@
+"""`d2lgrade grade` keeps nbgrader's course working: gradebook, submitted copies, feedback, export."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from d2lgrade.batch import Submission, grade_submissions
+from d2lgrade.course import Course
+from d2lgrade.samples import samples_dir
+
+ASSIGNMENT = "s02_1"
+NBGRADER = str(Path(sys.executable).parent / "nbgrader")
+
+
+@pytest.fixture(scope="module")
+def graded_course(course, bundles, tmp_path_factory):
+    """A copy of the course with the 2.1 samples (and a corrupt file) graded into its gradebook, twice."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy(course.root / "nbgrader_config.py", root)
+    for folder in ("source", "release"):
+        shutil.copytree(course.root / folder / ASSIGNMENT, root / folder / ASSIGNMENT)
+    mp = pytest.MonkeyPatch()
+    mp.delenv("D2LGRADE_DB_URL", raising=False)
+    tmp_course = Course(root)
+    bundle_path = tmp_course.bundle_path(ASSIGNMENT)
+    bundle_path.parent.mkdir(parents=True)
+    bundle_path.write_text(bundles[ASSIGNMENT].to_json())
+    corrupt = root / "corrupt.ipynb"
+    corrupt.write_bytes(b'{"cells": [')
+    subs = [Submission(p.stem, p) for p in sorted(samples_dir(course, ASSIGNMENT).glob("*.ipynb"))]
+    subs.append(Submission("corrupt", corrupt))
+    results = {}
+    for _ in range(2):  # grading again must update, not duplicate
+        results = {r.student: r for r in grade_submissions(tmp_course, ASSIGNMENT, subs, root / "results",
+                                                           log=lambda _: None)}
+    yield tmp_course, results, subs
+    mp.undo()
+
+
+@pytest.mark.slow
+def test_gradebook_holds_one_submission_per_student_with_the_autograded_scores(graded_course):
+    tmp_course, results, subs = graded_course
+    with Gradebook(tmp_course.db_url) as gb:
+        submissions = gb.assignment_submissions(ASSIGNMENT)
+        assert sorted(s.student.id for s in submissions) == sorted(s.student for s in subs)
+        for sub in subs:
+            result = results[sub.student]
+            for q in result.autograded:
+                grade = gb.find_grade(q.id, "data_manipulation", ASSIGNMENT, sub.student)
+                assert grade.auto_score == q.score
+                assert not grade.needs_manual_grade
+            assert gb.find_submission(ASSIGNMENT, sub.student).score == result.score
+
+
+@pytest.mark.slow
+def test_submissions_are_archived_byte_for_byte(graded_course):
+    tmp_course, _, subs = graded_course
+    for sub in subs:
+        kept = tmp_course.root / "submitted" / sub.student / ASSIGNMENT / "data_manipulation.ipynb"
+        assert kept.read_bytes() == sub.path.read_bytes()
+
+
+@pytest.mark.slow
+def test_results_json_per_submission(graded_course):
+    tmp_course, results, subs = graded_course
+    for sub in subs:
+        assert (tmp_course.root / "results" / ASSIGNMENT / f"{sub.student}.json").is_file()
+    assert "not valid notebook JSON" in results["corrupt"].problem
+
+
+@pytest.mark.slow
+def test_nbgrader_export_reads_our_scores(graded_course):
+    tmp_course, results, _ = graded_course
+    out = tmp_course.root / "grades.csv"
+    proc = subprocess.run([NBGRADER, "export", "--to", str(out)], cwd=tmp_course.root, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
+    for student, result in results.items():
+        assert float(rows[student]["raw_score"]) == result.score
+
+
+@pytest.mark.slow
+def test_nbgrader_feedback_shows_verdicts_and_no_hidden_test(graded_course):
+    tmp_course, results, _ = graded_course
+    proc = subprocess.run([NBGRADER, "generate_feedback", ASSIGNMENT], cwd=tmp_course.root, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    html = (tmp_course.root / "feedback" / "partial" / ASSIGNMENT / "data_manipulation.html").read_text()
+    assert "check.judge" not in html and "HIDDEN TESTS" not in html
+    assert "`c` should be an array of shape (3, 2, 4)" in html.replace("&#96;", "`")

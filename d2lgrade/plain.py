@@ -62,12 +62,22 @@ def to_plain(value: object, depth: int = 0) -> Plain:
         if len(pairs) > MAX_ITEMS:
             return {"t": "object", "type": f"dict of {len(pairs)} items"}
         return {"t": "dict", "items": [[to_plain(k, depth + 1), to_plain(v, depth + 1)] for k, v in pairs]}
-    module = getattr(kind, "__module__", "") or ""
-    if module.startswith(("numpy", "mxnet", "pandas")):
+    module = _library_of(kind)
+    if module:
         return _library_value(value, module)
     if callable(value):
         return _function(value)
     return {"t": "object", "type": _type_name(kind)}
+
+
+def _library_of(kind: type) -> str:
+    """The numpy/mxnet/pandas module a type or one of its bases comes from ('' if none): subclasses
+    defined in a notebook are read through their library base class."""
+    for base in getattr(kind, "__mro__", (kind,)):
+        module = getattr(base, "__module__", "") or ""
+        if module.startswith(("numpy", "mxnet", "pandas")):
+            return module
+    return ""
 
 
 def _float(x: float) -> Plain:

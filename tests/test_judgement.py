@@ -1,0 +1,144 @@
+"""Verdicts on plain data: equivalent forms pass, realistic mistakes fail, messages never leak the reference."""
+
+from __future__ import annotations
+
+import numpy
+import pytest
+from mxnet import np as mnp
+
+from d2lgrade.compare import Tolerance, differs
+from d2lgrade.contract import FunctionContract, ValueContract
+from d2lgrade.plain import from_plain, to_plain
+from d2lgrade.reference import verdict_function, verdict_value
+
+EXACT = Tolerance(0, 0)
+CLOSE = Tolerance(1e-5, 1e-8)
+
+
+def verdict(contract: ValueContract, got, expected, tol=EXACT):
+    return verdict_value(contract, tol, to_plain(got), to_plain(expected))
+
+
+@pytest.mark.parametrize("got", [2.5, numpy.float32(2.5), mnp.array(2.5), numpy.array(2.5), 2.5000000001])
+def test_a_number_may_be_a_float_a_numpy_scalar_or_a_0d_array(got):
+    assert verdict(ValueContract("x", "number"), got, 2.5, CLOSE) is None
+
+
+@pytest.mark.parametrize("got", [(2, 3, 4), [2, 3, 4], mnp.zeros((2, 3, 4)).shape, (numpy.int64(2), 3, 4)])
+def test_a_shape_may_be_a_tuple_or_a_list_of_ints(got):
+    assert verdict(ValueContract("s", "shape"), got, (2, 3, 4)) is None
+
+
+def test_an_array_may_come_from_mxnet_numpy_or_nested_lists():
+    want = mnp.array([[1.0, 2.0], [3.0, 4.0]])
+    for got in (want, want.asnumpy(), [[1, 2], [3, 4]], ((1.0, 2.0), (3.0, 4.0))):
+        assert verdict(ValueContract("a", "array", shape=(2, 2)), got, want, CLOSE) is None
+
+
+def test_an_int_answer_accepts_a_whole_float_but_not_a_fraction():
+    c = ValueContract("n", "int")
+    assert verdict(c, 2.0, 2) is None
+    assert "not a whole number" in verdict(c, 2.5, 2)
+
+
+@pytest.mark.parametrize(("name", "got"), [
+    ("sign", -2.5), ("off by one", 3.5), ("a string", "2.5"), ("missing", None),
+])
+def test_wrong_numbers_fail(name, got):
+    assert verdict(ValueContract("x", "number"), got, 2.5, CLOSE) is not None
+
+
+def test_a_number_where_a_shape_is_asked_fails_with_a_form_message():
+    message = verdict(ValueContract("s", "shape"), 24, (2, 3, 4))
+    assert message == "`s` should be a shape: a tuple of ints, but it is a int (24)"
+
+
+def test_wrong_axis_and_transpose_fail_and_say_how_not_what():
+    A = mnp.arange(20).reshape(5, 4)
+    c = ValueContract("s", "array")
+    wrong_axis = verdict(c, A.sum(axis=0), A.sum(axis=1), CLOSE)
+    transposed = verdict(c, A.T, A, CLOSE)
+    assert "shape (4,)" in wrong_axis and "shape (4, 5)" in transposed
+    for message in (wrong_axis, transposed):
+        assert "70" not in message and "38" not in message  # entries of the reference never appear
+
+
+def test_values_differ_message_counts_entries_without_showing_them():
+    message = verdict(ValueContract("v", "array"), [1.0, 2.0, 3.0], [1.0, -2.0, 3.0], CLOSE)
+    assert message == "`v`: 1 of 3 entries are not right (rtol=1e-05, atol=1e-08)"
+
+
+def test_booleans_are_not_numbers_and_numbers_are_not_booleans():
+    assert verdict(ValueContract("b", "bool"), 1, True) is not None
+    assert verdict(ValueContract("x", "number"), True, 1.0) is not None
+    assert verdict(ValueContract("b", "bool"), numpy.bool_(True), True) is None
+
+
+def test_choice_ignores_case_and_spaces_but_not_the_option():
+    c = ValueContract("c", "choice", options=("first", "last"))
+    assert verdict(c, " First ", "first") is None
+    assert verdict(c, "last", "first") is not None
+    assert "not one of the options" in verdict(c, "middle", "first")
+
+
+def test_choices_are_a_set_in_any_order():
+    c = ValueContract("c", "choices", options=("a", "b", "c"))
+    assert verdict(c, ["c", "a"], {"a", "c"}) is None
+    assert verdict(c, ["a"], {"a", "c"}) is not None
+
+
+def test_function_verdict_names_the_failing_input_count_only():
+    contract = FunctionContract("f", ("x",), ValueContract("", "number"))
+    outputs = [to_plain(1.0), to_plain(5.0)]
+    expected = [to_plain(1.0), to_plain(4.0)]
+    message = verdict_function(contract, CLOSE, {"t": "function", "params": ["x"]}, outputs, expected)
+    assert message.startswith("`f` is not right on 1 of 2 test inputs") and "4.0" not in message
+
+
+def test_function_with_wrong_parameter_count_fails_on_signature():
+    contract = FunctionContract("f", ("p", "q"), ValueContract("", "number"))
+    message = verdict_function(contract, CLOSE, {"t": "function", "params": ["p"]}, [], [to_plain(1.0)])
+    assert "should take 2 parameter(s)" in message
+
+
+def test_unordered_and_up_to_scale_modes():
+    c = ValueContract("v", "array")
+    vecs = numpy.array([[1.0, 1.0], [1.0, -1.0]])
+    assert verdict(c, [[-3.0, 3.0], [0.5, 0.5]], vecs, Tolerance(1e-6, 1e-9, "up_to_scale")) is None
+    assert verdict(c, [[1.0, 0.0], [0.5, 0.5]], vecs, Tolerance(1e-6, 1e-9, "up_to_scale")) is not None
+    assert verdict(c, [[0.0, 0.0], [1.0, -1.0]], vecs, Tolerance(1e-6, 1e-9, "up_to_scale")) is not None  # zero vector
+    assert verdict(c, [[1.0, -1.0], [1.0, 1.0]], vecs, Tolerance(1e-6, 1e-9, "unordered")) is None
+    assert verdict(c, [[-1.0, 1.0], [1.0, 1.0]], vecs, Tolerance(1e-6, 1e-9, "unordered")) is not None
+
+
+def test_einsum_mode_evaluates_both_strings():
+    s = ValueContract("e", "str")
+    tol = Tolerance(1e-8, 1e-10, "einsum")
+    assert verdict(s, "ab,bc,cd,da->", "ij,jk,kl,li->", tol) is None
+    assert verdict(s, "ij,jk,kl,lm->", "ij,jk,kl,li->", tol) is not None
+    assert "rejects" in verdict(s, "ij,jk,kl,l->!!", "ij,jk,kl,li->", tol)
+
+
+def test_interval_mode_checks_bounds_elementwise():
+    bounds = [[0.1, 0.1], [0.2, 0.2]]
+    tol = Tolerance(0, 0, "interval")
+    assert differs_interval([0.15, 0.2], bounds, tol) is None
+    assert differs_interval([0.15, 0.25], bounds, tol) == "1 of 2 entries fall outside the range the reference allows"
+
+
+def differs_interval(got, bounds, tol):
+    c = ValueContract("p", "array")
+    return differs(c.normalize(to_plain(got)), c.normalize(to_plain(bounds)), tol)
+
+
+def test_nan_matches_only_nan():
+    assert Tolerance(1e-5, 0).close(float("nan"), float("nan"))
+    assert not Tolerance(1e-5, 0).close(1.0, float("nan"))
+
+
+def test_arguments_round_trip_through_plain_data():
+    args = (mnp.arange(6).reshape(2, 3), (3, 1), [1.5, None], "text", numpy.ones(2, dtype="int32"))
+    rebuilt = [from_plain(to_plain(a)) for a in args]
+    assert isinstance(rebuilt[0], mnp.ndarray) and rebuilt[0].shape == (2, 3)
+    assert rebuilt[1:4] == [(3, 1), [1.5, None], "text"]
+    assert rebuilt[4].dtype == numpy.int32

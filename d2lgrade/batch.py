@@ -45,7 +45,7 @@ def find_submissions(target: Path) -> list[Submission]:
         return [Submission(student_id(target.stem), target)]
     if not target.is_dir():
         raise FileNotFoundError(f"{target}: no such file or folder")
-    found = []
+    found: list[Submission] = []
     for entry in sorted(target.iterdir()):
         if entry.name.startswith("."):
             continue
@@ -56,7 +56,24 @@ def find_submissions(target: Path) -> list[Submission]:
             notebooks = [p for p in files if p.suffix == ".ipynb"] or files
             if notebooks:
                 found.append(Submission(student_id(entry.name), notebooks[0]))
-    return found
+    return _distinct(found)
+
+
+def _distinct(found: list[Submission]) -> list[Submission]:
+    """Two files of one student id (alice.ipynb, alice.txt) both get graded: the later ones are named
+    by their whole file name, so neither result overwrites the other."""
+    seen: set[str] = set()
+    out = []
+    for sub in found:
+        student = sub.student
+        if student in seen:
+            student = student_id(sub.path.name)
+            n = 2
+            while student in seen:
+                student, n = f"{student_id(sub.path.name)}-{n}", n + 1
+        seen.add(student)
+        out.append(Submission(student, sub.path))
+    return out
 
 
 def results_path(output: Path, assignment: str, student: str) -> Path:

@@ -90,8 +90,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from d2lgrade.sandbox import SandboxUnavailable
+    from d2lgrade.spec import SpecError
+
     args = parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except SandboxUnavailable as exc:
+        print(f"d2lgrade: cannot grade: the sandbox is unavailable: {exc}", file=sys.stderr)
+        return 3
+    except SpecError as exc:
+        print(f"d2lgrade: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

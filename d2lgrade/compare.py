@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from d2lgrade.contract import Array, Canonical, Frame
 
-
 MODES = ("values", "unordered", "up_to_scale", "einsum", "interval")
 """How answers are matched (``check.judge(..., mode=...)``):
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from d2lgrade.plain import Plain
 
@@ -45,7 +45,7 @@ class Frame:
     data: tuple[Array, ...]
 
 
-Canonical = Union[float, int, bool, str, frozenset, tuple, Array, Frame]
+Canonical = float | int | bool | str | frozenset | tuple | Array | Frame
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class FunctionContract:
         return None
 
 
-Contract = Union[ValueContract, FunctionContract]
+Contract = ValueContract | FunctionContract
 
 
 def _what(plain: Plain) -> str:
@@ -145,7 +145,8 @@ def _what(plain: Plain) -> str:
 
 
 def _float_of(v: Any) -> float:
-    return float(v) if isinstance(v, str) else float(v)
+    """Floats arrive as numbers, or as "nan", "inf", "-inf" strings."""
+    return float(v)
 
 
 def _scalar(plain: Plain) -> tuple[str, Any] | None:
@@ -289,9 +290,9 @@ def _array(c: ValueContract, plain: Plain) -> Canonical | Problem:
         return array
     if c.shape is not None and array.shape != tuple(c.shape):
         return Problem(f"it has shape {array.shape}")
-    if c.dtype is not None and array.kind != _DTYPES[c.dtype]:
-        if not (c.dtype == "float" and array.kind == "i"):
-            return Problem(f"its entries are {dict(b='bool', i='int', f='float').get(array.kind)}")
+    ints_for_floats = c.dtype == "float" and array.kind == "i"
+    if c.dtype is not None and array.kind != _DTYPES[c.dtype] and not ints_for_floats:
+        return Problem(f"its entries are {dict(b='bool', i='int', f='float').get(array.kind)}")
     return array
 
 

@@ -2,14 +2,14 @@
 
 Test cells are not run: they are judged outside. Each probe runs in its own cell after the
 student's cells, under the per-cell time limit, so one question that loops or crashes costs only
-that question. The kernel is started by ``kernel_factory`` so that a sandboxed launcher can replace
-the default without touching this module.
+that question. The kernel comes from ``kernel_factory``: :mod:`d2lgrade.sandbox` for submissions,
+:func:`trusted_kernel_factory` only for the instructor's own notebooks.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +18,7 @@ from typing import Any
 
 import nbformat
 from jupyter_client.manager import KernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -45,10 +46,23 @@ class Execution:
     seconds: float = 0.0
 
 
-def default_kernel_factory() -> KernelManager:
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
-    km = KernelManager(kernel_name="python3")
-    km.extra_env = env  # type: ignore[attr-defined]
+class QuietKernelManager(KernelManager):
+    """A kernel whose own stdout and stderr go nowhere: a submission writing megabytes to file
+    descriptor 1 must not flood the grader's terminal (what cells print still reaches the notebook)."""
+
+    async def _async_start_kernel(self, **kw: Any) -> None:
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        await super()._async_start_kernel(**kw)
+
+    start_kernel = run_sync(_async_start_kernel)
+
+
+def trusted_kernel_factory() -> KernelManager:
+    """A plain kernel as the current user: for the instructor's own notebooks (source/), never submissions."""
+    km = QuietKernelManager(kernel_name="python3")
+    km.extra_env = {"MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}  # type: ignore[attr-defined]
     return km
 
 
@@ -77,7 +91,7 @@ def runnable_notebook(nb: nbformat.NotebookNode, probes: list[dict[str, Any]]) -
 
 
 def run(nb: nbformat.NotebookNode, probes: list[dict[str, Any]], workdir: Path, limits: Limits,
-        kernel_factory: Callable[[], KernelManager] = default_kernel_factory) -> Execution:
+        kernel_factory: Callable[[], KernelManager]) -> Execution:
     """Execute ``nb`` with ``probes`` appended, in ``workdir``; never raises for student behaviour."""
     runnable = runnable_notebook(nb, probes)
     result = Execution(notebook=runnable)

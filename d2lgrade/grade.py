@@ -35,17 +35,23 @@ class Assignment:
 
     bundle: Bundle
     probes: tuple[dict[str, Any], ...]
-    limits: execute.Limits = execute.Limits()
-    kernel_factory: Callable[[], Any] = execute.default_kernel_factory
+    kernel_factory: Callable[[], Any]
+    limits: execute.Limits = field(default_factory=execute.Limits)
 
     @classmethod
     def load(cls, bundle_path: Path, **kwargs: Any) -> Assignment:
-        bundle = Bundle.load(bundle_path)
-        return cls(bundle, tuple(bundle.probes()), **kwargs)
+        return cls.from_bundle(Bundle.load(bundle_path), **kwargs)
 
     @classmethod
-    def from_bundle(cls, bundle: Bundle, **kwargs: Any) -> Assignment:
-        return cls(bundle, tuple(bundle.probes()), **kwargs)
+    def from_bundle(cls, bundle: Bundle, kernel_factory: Callable[[], Any] | None = None, **kwargs: Any) -> Assignment:
+        """Submissions run sandboxed unless a factory is given explicitly; raises SandboxUnavailable
+        (with the remedy) rather than run student code unconfined."""
+        if kernel_factory is None:
+            from d2lgrade.sandbox import check_available, sandboxed_kernel_factory
+
+            check_available()
+            kernel_factory = sandboxed_kernel_factory()
+        return cls(bundle, tuple(bundle.probes()), kernel_factory, **kwargs)
 
 
 @dataclass
@@ -90,7 +96,7 @@ def parse_notebook(job: Job) -> None:
     try:
         nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)  # rejoins multi-line sources
         nbformat.validate(nb)
-    except Exception as exc:  # noqa: BLE001 - nbformat raises several types for broken notebooks
+    except Exception as exc:
         raise Rejected(f"{job.source} is not a valid notebook ({str(exc).splitlines()[0][:200]}). "
                        "Open it in JupyterLab, save it, and submit it again.") from exc
     job.notebook = nb

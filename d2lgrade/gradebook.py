@@ -48,7 +48,7 @@ def archive(course: Course, assignment: str, notebook: str, student: str, raw: b
     """Keep the submission exactly as received, in nbgrader's ``submitted/`` layout."""
     folder = course.folder("submitted_directory", "submitted") / student / assignment
     write_atomic(folder / f"{notebook}.ipynb", raw)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
     write_atomic(folder / "timestamp.txt", stamp.encode())
     return folder / f"{notebook}.ipynb"
 

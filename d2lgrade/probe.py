@@ -21,7 +21,7 @@ def report(probe: dict[str, Any]) -> None:
 
     namespace = get_ipython().user_ns
     name = probe["name"]
-    value = namespace[name] if name in namespace else None
+    value = namespace.get(name)
     answer: dict[str, Any] = {"id": probe["id"]}
     answer["value"] = to_plain(value) if name in namespace else {"t": "missing"}
     if "cases" in probe:

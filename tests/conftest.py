@@ -14,6 +14,7 @@ import pytest
 
 from d2lgrade.bundle import Bundle, compile_bundle
 from d2lgrade.course import Course
+from d2lgrade.execute import trusted_kernel_factory
 from d2lgrade.grade import Assignment, Job, grade_bytes
 from d2lgrade.samples import samples_dir
 
@@ -51,10 +52,12 @@ class Graded:
         self.bundles = bundles
         self.jobs: dict[tuple[str, Path], Job] = {}
 
-    def __call__(self, assignment: str, path: Path) -> Job:
+    def __call__(self, assignment: str, path: Path, trusted: bool = False) -> Job:
+        """Sandboxed, as every submission; ``trusted`` only for source notebooks (they import solutions/)."""
         key = (assignment, path)
         if key not in self.jobs:
-            a = Assignment.from_bundle(self.bundles[assignment])
+            factory = trusted_kernel_factory if trusted else None
+            a = Assignment.from_bundle(self.bundles[assignment], kernel_factory=factory)
             self.jobs[key] = grade_bytes(a, path.read_bytes(), student=path.stem, source=path.name)
         return self.jobs[key]
 

@@ -41,4 +41,5 @@ def test_each_exercise_has_a_part_of_its_catalog_kind(course, assignment, kinds)
         by_exercise.setdefault(q.exercise, set()).add(q.kind)
     assert sorted(by_exercise) == list(range(1, len(expected) + 1)), f"{assignment}: exercises {sorted(by_exercise)}"
     for number, kind in enumerate(expected, start=1):
-        assert kind in by_exercise[number], f"{assignment} exercise {number}: catalog says {kind}, parts are {by_exercise[number]}"
+        parts = by_exercise[number]
+        assert kind in parts, f"{assignment} exercise {number}: catalog says {kind}, parts are {parts}"

@@ -88,7 +88,7 @@ def test_nbgrader_export_reads_our_scores(graded_course):
 
 @pytest.mark.slow
 def test_nbgrader_feedback_shows_verdicts_and_no_hidden_test(graded_course):
-    tmp_course, results, _ = graded_course
+    tmp_course, _, _ = graded_course
     proc = subprocess.run([NBGRADER, "generate_feedback", ASSIGNMENT], cwd=tmp_course.root, capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -63,7 +63,9 @@ class NotebookWriter:
 
     def code(self, source: str, locked: bool = True) -> None:
         """Given code from the book or the course."""
-        meta = {"nbgrader": self._nbgrader(self._locked_id(), grade=False, solution=False, locked=True)} if locked else {}
+        meta = {}
+        if locked:
+            meta = {"nbgrader": self._nbgrader(self._locked_id(), grade=False, solution=False, locked=True)}
         self.cells.append(nbformat.v4.new_code_cell(source.strip(), metadata=meta))
 
     def answer(self, grade_id: str, solution: str, stub: str = "") -> None:

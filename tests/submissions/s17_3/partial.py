@@ -1,6 +1,7 @@
 # %% ex1_d_cubic_answer
 def d_cubic(x):
-    return 3 * x ** 2 - 4 * x  # keeps the x of -4x
+    # right, through the notebook's autograd helper
+    return autograd_derivative(lambda t: t ** 3 - 4 * t + 1, x)
 # %% ex2_d_log_inv_answer
 def d_log_inv(x):
     return 1 / x  # sign lost: log(1/x) = -log(x)

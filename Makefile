@@ -3,6 +3,11 @@
 # `make test`: set up and run the test suite.
 
 PYTHON ?= python3
+# Resolved now, before PATH puts .venv/bin first: uv is installed into (and run from) the host Python.
+HOST_PYTHON := $(shell command -v $(PYTHON))
+# The environment's interpreter must be readable by the sandbox user: Debian's, not pyenv's under /root.
+BASE_PYTHON ?= /usr/bin/python3.11
+SYSTEM_PACKAGES := bubblewrap python3.11
 UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
@@ -12,10 +17,17 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: grade test build samples goldens lint lock env clean
 
 $(VENV)/.installed: requirements/lock.txt pyproject.toml
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(PYTHON) -m uv venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(VENV)
-	$(PYTHON) -m uv pip sync --quiet --python $(VENV)/bin/python --require-hashes requirements/lock.txt
-	$(PYTHON) -m uv pip install --quiet --python $(VENV)/bin/python --no-deps --editable .
+	@if ! command -v bwrap >/dev/null || [ ! -x $(BASE_PYTHON) ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing system packages: $(SYSTEM_PACKAGES)"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null || \
+			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null; }; \
+		else echo "make: install the system packages first: sudo apt-get install $(SYSTEM_PACKAGES)"; exit 1; fi; \
+	fi
+	$(HOST_PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(HOST_PYTHON) -m uv venv --quiet --allow-existing --python $(BASE_PYTHON) $(VENV)
+	$(HOST_PYTHON) -m uv pip sync --quiet --python $(VENV)/bin/python --require-hashes requirements/lock.txt
+	$(HOST_PYTHON) -m uv pip install --quiet --python $(VENV)/bin/python --no-deps --editable .
 	touch $@
 
 env: $(VENV)/.installed
@@ -27,6 +39,7 @@ grade: build
 	d2lgrade grade-samples --output results
 
 test: env
+	ruff check d2lgrade solutions tests tools
 	python -m pytest
 
 samples: build
@@ -40,7 +53,7 @@ lint: env
 
 # Re-resolve the lock from requirements/main.in (needs the package index).
 lock:
-	$(PYTHON) -m uv pip compile requirements/main.in --python-version 3.11 --excludes requirements/excludes.txt \
+	$(HOST_PYTHON) -m uv pip compile requirements/main.in --python-version 3.11 --excludes requirements/excludes.txt \
 		--generate-hashes --quiet -o requirements/lock.txt
 
 clean:

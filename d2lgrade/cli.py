@@ -32,6 +32,28 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    """Grade the instructor's solved source notebooks (trusted: they import solutions/)."""
+    from d2lgrade.bundle import compile_bundle
+    from d2lgrade.execute import trusted_kernel_factory
+    from d2lgrade.grade import Assignment, grade_bytes
+
+    course = Course.find()
+    failed = 0
+    for a in args.assignments or course.assignments():
+        path = course.source_notebook(a)
+        assignment = Assignment.from_bundle(compile_bundle(course.spec(a)), kernel_factory=trusted_kernel_factory)
+        result = grade_bytes(assignment, path.read_bytes(), "instructor", path.name).result
+        wrong = [q for q in result.autograded if q.status != "passed"]
+        failed += bool(wrong)
+        print(f"{a}: {result.score:g} / {result.max_score:g}" + ("" if not wrong else "  FAILS:"))
+        for q in wrong:
+            print(f"    {q.id}: {q.output}")
+        for note in result.notes:
+            print(f"    note: {note}")
+    return 1 if failed else 0
+
+
 def _list(args: argparse.Namespace) -> int:
     from d2lgrade.listing import course_listing, render_listing
 
@@ -77,6 +99,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--output", default="results", help="where results JSON go (default: results/)")
     g.add_argument("--no-gradebook", action="store_true", help="write results JSON only")
     g.set_defaults(run=_grade)
+    v = sub.add_parser("validate", help="check that each solved source notebook gets full marks (trusted run)")
+    v.add_argument("assignments", nargs="*")
+    v.set_defaults(run=_validate)
     ls = sub.add_parser("list", help="the course as data: assignments and questions in book order")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(run=_list)

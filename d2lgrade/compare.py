@@ -75,7 +75,7 @@ def _values_differ(got: Canonical, expected: Canonical, tol: Tolerance) -> str |
         return None if tol.close(float(got), float(expected)) else f"the value is not right ({tol.describe()})"
     if isinstance(expected, tuple) and isinstance(got, tuple):
         if len(got) != len(expected):
-            return f"it has {len(got)} entries; {len(expected)} are expected"
+            return f"it has {len(got)} entries, which is not the expected number"
         wrong = [i for i, (g, e) in enumerate(zip(got, expected)) if _values_differ(g, e, tol) is not None]
         return f"entries at positions {wrong} are not right" if wrong else None
     return None if got == expected else "the answer is not right"
@@ -147,12 +147,12 @@ def _unordered_differs(got: Canonical, expected: Canonical, tol: Tolerance, matc
     if got_rows is None or want_rows is None:
         return "it is not a list of items"
     if len(got_rows) != len(want_rows):
-        return f"it has {len(got_rows)} items; {len(want_rows)} are expected"
+        return f"it has {len(got_rows)} items, which is not the expected number"
     unused = list(range(len(got_rows)))
     for want in want_rows:
         hit = next((i for i in unused if match(got_rows[i], want, tol)), None)
         if hit is None:
-            return f"{len(unused)} of {len(want_rows)} items do not match any expected item ({tol.describe()})"
+            return f"some of its {len(want_rows)} items do not match an expected item ({tol.describe()})"
         unused.remove(hit)
     return None
 

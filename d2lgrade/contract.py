@@ -119,11 +119,14 @@ class FunctionContract:
         if plain.get("t") != "function":
             return Problem(f"`{self.name}` should be a function {self.describe()}, but {_what(plain)}")
         params = plain.get("params")
-        if params is not None and len(params) != len(self.params):
-            return Problem(
-                f"`{self.name}` should take {len(self.params)} parameter(s) ({', '.join(self.params)}), "
-                f"but it takes {len(params)}"
-            )
+        if params is None or plain.get("varargs"):
+            return None
+        wanted = len(self.params)
+        required = plain.get("required", len(params))
+        if not (required <= wanted <= len(params)):
+            takes = f"{required}" if required == len(params) else f"{required} to {len(params)}"
+            return Problem(f"`{self.name}` should take {wanted} parameter(s) ({', '.join(self.params)}), "
+                           f"but it takes {takes}")
         return None
 
 

@@ -9,30 +9,44 @@ that question. The kernel comes from ``kernel_factory``: :mod:`d2lgrade.sandbox`
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import nbformat
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from d2lgrade.plain import error_summary
 from d2lgrade.probe import MIME
 
 PROBE_TAG = "d2lgrade-probe"
+_QUIET = logging.getLogger("d2lgrade.kernel")
+_QUIET.setLevel(logging.CRITICAL)  # kernel deaths and timeouts are reported in the results, not logged
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Wall-clock limits for running a submission."""
+    """Wall-clock and size limits for running one submission."""
 
     cell_seconds: int = 60
+    """A cell (or a probe) running longer is interrupted; if the kernel does not answer, restarted."""
+    submission_seconds: int = 600
+    """All cells and probes of one submission, restarts included."""
     startup_seconds: int = 60
+    interrupt_grace_seconds: int = 5
+    """How long an interrupted kernel has to answer before it is restarted."""
+    restarts: int = 5
+    """Kernel restarts per submission (after a crash or a hang) before giving up."""
+    output_bytes: int = 1_000_000
+    """Outputs kept per cell; the rest is dropped as it arrives."""
 
 
 @dataclass
@@ -46,9 +60,13 @@ class Execution:
     seconds: float = 0.0
 
 
-class QuietKernelManager(KernelManager):
+class QuietKernelManager(AsyncKernelManager):
     """A kernel whose own stdout and stderr go nowhere: a submission writing megabytes to file
-    descriptor 1 must not flood the grader's terminal (what cells print still reaches the notebook)."""
+    descriptor 1 must not flood the grader's terminal (what cells print still reaches the notebook).
+
+    Asynchronous, as nbclient needs: with a blocking client, a kernel that dies mid-cell leaves
+    nbclient waiting for output forever instead of noticing the death.
+    """
 
     async def _async_start_kernel(self, **kw: Any) -> None:
         kw.setdefault("stdout", subprocess.DEVNULL)
@@ -56,10 +74,10 @@ class QuietKernelManager(KernelManager):
         kw.setdefault("stdin", subprocess.DEVNULL)
         await super()._async_start_kernel(**kw)
 
-    start_kernel = run_sync(_async_start_kernel)
+    start_kernel = _async_start_kernel
 
 
-def trusted_kernel_factory() -> KernelManager:
+def trusted_kernel_factory() -> AsyncKernelManager:
     """A plain kernel as the current user: for the instructor's own notebooks (source/), never submissions."""
     km = QuietKernelManager(kernel_name="python3")
     km.extra_env = {"MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}  # type: ignore[attr-defined]
@@ -91,24 +109,16 @@ def runnable_notebook(nb: nbformat.NotebookNode, probes: list[dict[str, Any]]) -
 
 
 def run(nb: nbformat.NotebookNode, probes: list[dict[str, Any]], workdir: Path, limits: Limits,
-        kernel_factory: Callable[[], KernelManager]) -> Execution:
-    """Execute ``nb`` with ``probes`` appended, in ``workdir``; never raises for student behaviour."""
+        kernel_factory: Callable[[], AsyncKernelManager]) -> Execution:
+    """Execute ``nb`` with ``probes`` appended, in ``workdir``; never raises for student behaviour.
+
+    A cell that crashes the kernel or hangs past an interrupt is skipped: the kernel is restarted,
+    the cells that ran before it are replayed, and the run goes on after it.
+    """
     runnable = runnable_notebook(nb, probes)
-    result = Execution(notebook=runnable)
-    started = time.monotonic()
-    client = NotebookClient(
-        runnable, km=kernel_factory(), timeout=limits.cell_seconds, startup_timeout=limits.startup_seconds,
-        allow_errors=True, interrupt_on_timeout=True, record_timing=False,
-        resources={"metadata": {"path": str(workdir)}},
-    )
-    try:
-        with client.setup_kernel():
-            _run_cells(client, runnable, result)
-    except DeadKernelError as exc:
-        result.notes.append(f"The Python kernel died ({exc}); answers after that point could not be read.")
-    except RuntimeError as exc:  # kernel failed to start
-        result.notes.append(f"The notebook could not be run: {exc}")
-    result.seconds = time.monotonic() - started
+    run = _Run(runnable, workdir, limits, kernel_factory, Execution(notebook=runnable))
+    run.all()
+    result = run.result
     for probe in probes:
         if probe["id"] not in result.answers:
             result.failures.setdefault(probe["id"], "Your notebook stopped before this answer could be read "
@@ -116,32 +126,164 @@ def run(nb: nbformat.NotebookNode, probes: list[dict[str, Any]], workdir: Path, 
     return result
 
 
-def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execution) -> None:
-    for index, cell in enumerate(nb.cells):
-        probe_id = cell.metadata.get("d2lgrade", {}).get("probe")
+class _CappedClient(NotebookClient):
+    """Keeps at most ``output_bytes`` of output per cell: a flood of prints cannot fill the grader's memory."""
+
+    output_bytes = 1_000_000
+
+    def output(self, outs: list[nbformat.NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> nbformat.NotebookNode | None:
+        size = sum(len(json.dumps(o)) for o in outs)
+        if size > self.output_bytes:
+            if not (outs and outs[-1].get("name") == "truncated"):
+                outs.append(nbformat.v4.new_output("stream", name="truncated", text="[output truncated]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+class _Hung(Exception):
+    """The kernel did not answer after an interrupt."""
+
+
+class _Run:
+    """One submission's cells across kernel incarnations."""
+
+    def __init__(self, nb: nbformat.NotebookNode, workdir: Path, limits: Limits,
+                 kernel_factory: Callable[[], AsyncKernelManager], result: Execution) -> None:
+        self.nb, self.workdir, self.limits, self.factory, self.result = nb, workdir, limits, kernel_factory, result
+        self.started = time.monotonic()
+        self.kept: list[int] = []  # student cells that ran to the end: replayed after a restart
+
+    def remaining(self) -> float:
+        return self.limits.submission_seconds - (time.monotonic() - self.started)
+
+    def all(self) -> None:
+        start: int | None = 0
+        restarts = 0
+        while start is not None:
+            if restarts > self.limits.restarts:
+                self.result.notes.append(f"The kernel had to be restarted more than {self.limits.restarts} times; "
+                                         "grading stopped there.")
+                break
+            start = self._incarnation(start)
+            restarts += 1
+        self.result.seconds = time.monotonic() - self.started
+
+    def _client(self) -> _CappedClient:
+        client = _CappedClient(self.nb, km=self.factory(), timeout=self.limits.cell_seconds,
+                               startup_timeout=self.limits.startup_seconds, allow_errors=True,
+                               interrupt_on_timeout=False, record_timing=False,
+                               resources={"metadata": {"path": str(self.workdir)}}, log=_QUIET)
+        client.output_bytes = self.limits.output_bytes
+        return client
+
+    def _incarnation(self, start: int) -> int | None:
+        """Run cells from ``start`` in a fresh kernel; the index to resume at after a skipped cell, or None."""
+        client = self._client()
+        try:
+            with client.setup_kernel():
+                if not self._replay(client):
+                    return None
+                for index in range(start, len(self.nb.cells)):
+                    if self.remaining() <= 0:
+                        self._out_of_time(index)
+                        return None
+                    if not self._cell(client, index):
+                        return index + 1
+        except RuntimeError as exc:  # the kernel failed to start
+            self.result.notes.append(f"The notebook could not be run: {str(exc)[:300]}")
+        finally:
+            _shut_down(client)
+        return None
+
+    def _replay(self, client: NotebookClient) -> bool:
+        for index in self.kept:
+            copy = nbformat.from_dict(self.nb.cells[index])
+            try:
+                self._execute(client, copy, index)
+            except (_Hung, DeadKernelError, CellTimeoutError):
+                self.result.notes.append(f"After a restart, cell {_position(copy)} could not be run again; "
+                                         "grading stopped there.")
+                return False
+        return True
+
+    def _execute(self, client: NotebookClient, cell: nbformat.NotebookNode, index: int) -> None:
+        client.timeout = max(1, int(min(self.limits.cell_seconds, self.remaining())))
         try:
             client.execute_cell(cell, index)
         except CellTimeoutError:
-            _timed_out(cell, probe_id, client.timeout, result)
-            continue
-        if _timed_out_output(cell):
-            _timed_out(cell, probe_id, client.timeout, result)
-        elif probe_id is None:
-            _note_error(cell, result)
+            run_sync(client.km.interrupt_kernel)()
+            if not _answers(client, self.limits.interrupt_grace_seconds):
+                raise _Hung() from None
+            raise
+
+    def _cell(self, client: NotebookClient, index: int) -> bool:
+        """Run one cell; False when the kernel had to be abandoned (crash or hang)."""
+        cell = self.nb.cells[index]
+        probe_id = cell.metadata.get("d2lgrade", {}).get("probe")
+        try:
+            self._execute(client, cell, index)
+        except CellTimeoutError:
+            self._timed_out(cell, probe_id, "was stopped")
+            return True
+        except _Hung:
+            self._timed_out(cell, probe_id, "did not stop when interrupted; the kernel was restarted")
+            return False
+        except DeadKernelError:
+            self._crashed(cell, probe_id)
+            return False
+        if probe_id is None:
+            self.kept.append(index)
+            _note_error(cell, self.result)
         else:
-            _read_probe(cell, probe_id, result)
+            _read_probe(cell, probe_id, self.result)
+        return True
+
+    def _timed_out(self, cell: nbformat.NotebookNode, probe_id: str | None, what: str) -> None:
+        seconds = self.limits.cell_seconds
+        if probe_id is None:
+            self.result.notes.append(f"Cell {_position(cell)} ran past the {seconds} s limit and {what} "
+                                     "(an infinite loop?); the cells after it ran on.")
+        else:
+            self.result.failures[probe_id] = f"Checking this answer ran past the {seconds} s limit and {what} " \
+                                             "(an infinite loop?)."
+
+    def _crashed(self, cell: nbformat.NotebookNode, probe_id: str | None) -> None:
+        if probe_id is None:
+            self.result.notes.append(f"Cell {_position(cell)} made the Python kernel exit or crash; it was skipped "
+                                     "and the kernel restarted.")
+        else:
+            self.result.failures[probe_id] = "Checking this answer made the Python kernel exit or crash."
+
+    def _out_of_time(self, index: int) -> None:
+        self.result.notes.append(f"The notebook ran past the {self.limits.submission_seconds} s limit for a whole "
+                                 f"submission; cells from cell {_position(self.nb.cells[index])} on were not run.")
 
 
-def _timed_out_output(cell: nbformat.NotebookNode) -> bool:
-    return any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs)
+def _answers(client: NotebookClient, seconds: float) -> bool:
+    """Does the kernel answer a trivial request within ``seconds`` (i.e. is it idle again)?"""
+    kc = client.kc
+    msg_id = kc.execute("", silent=True, store_history=False)
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            msg = run_sync(kc.shell_channel.get_msg)(timeout=left)
+        except Empty:
+            return False
+        if msg["parent_header"].get("msg_id") == msg_id:
+            return True
+    return False
 
 
-def _timed_out(cell: Any, probe_id: str | None, seconds: Any, result: Execution) -> None:
-    if probe_id is None:
-        result.notes.append(f"Cell {_position(cell)} ran past the {seconds} s limit and was stopped "
-                            "(an infinite loop?); the cells after it ran on.")
-    else:
-        result.failures[probe_id] = f"Checking this answer ran past the {seconds} s limit (an infinite loop?)."
+def _shut_down(client: NotebookClient) -> None:
+    """Stop the kernel now (nbclient leaves kernels it did not create running) and close the channels."""
+    try:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        if client.km is not None and client.km.has_kernel:
+            run_sync(client.km.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001 - a kernel that is already gone is fine
+        pass
 
 
 def _position(cell: nbformat.NotebookNode) -> str:
@@ -149,6 +291,7 @@ def _position(cell: nbformat.NotebookNode) -> str:
 
 
 def _note_error(cell: nbformat.NotebookNode, result: Execution) -> None:
+    """A note for the first error a student cell raised (the run goes on after it)."""
     for output in cell.outputs:
         if output.get("output_type") == "error":
             lines = cell.source.strip().splitlines()
@@ -158,7 +301,7 @@ def _note_error(cell: nbformat.NotebookNode, result: Execution) -> None:
                                     "NotImplementedError).")
             else:
                 result.notes.append(f"Cell {_position(cell)}{first} raised {output.get('ename')}: "
-                                    f"{str(output.get('evalue'))[:200]}")
+                                    f"{error_summary(str(output.get('evalue')))}")
             return
 
 
@@ -168,7 +311,8 @@ def _read_probe(cell: nbformat.NotebookNode, probe_id: str, result: Execution) -
     if len(reports) == 1 and _well_formed(reports[0], probe_id):
         result.answers[probe_id] = dict(reports[0])
     elif errors:
-        result.failures[probe_id] = f"Reading this answer failed: {errors[0].get('ename')}: {str(errors[0].get('evalue'))[:200]}"
+        result.failures[probe_id] = (f"Reading this answer failed: {errors[0].get('ename')}: "
+                                     f"{error_summary(str(errors[0].get('evalue')))}")
     else:
         result.failures[probe_id] = "The answer report was missing or malformed; the notebook interfered with grading."
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, OverwriteCells
+from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, DeduplicateIds, OverwriteCells
 from nbgrader.utils import compute_checksum
 
 from d2lgrade.course import Course
@@ -89,7 +89,11 @@ def record(course: Course, job: Job, notebook: str) -> None:
             comment.auto_comment = "No response." if untouched else None
         gb.db.commit()
     if job.notebook is not None:
-        _write_autograded(course, job, notebook, result)
+        try:
+            _write_autograded(course, job, notebook, result)
+        except Exception as exc:  # noqa: BLE001 - nbgrader rejects some tampered notebooks; scores stay recorded
+            job.notes.append(f"nbgrader could not prepare this notebook for manual grading ({str(exc)[:200]}); "
+                             "the scores are recorded, the submitted file is in submitted/.")
 
 
 def _untouched(job: Job, grade_id: str) -> bool:
@@ -108,7 +112,7 @@ def _write_autograded(course: Course, job: Job, notebook: str, result: Submissio
     resources = {"nbgrader": {"notebook": notebook, "assignment": result.assignment, "student": result.student,
                               "db_url": course.db_url}}
     nb = nbformat.from_dict(job.notebook)
-    for pp in (OverwriteCells(), ClearHiddenTests(), CheckCellMetadata()):
+    for pp in (DeduplicateIds(), OverwriteCells(), ClearHiddenTests(), CheckCellMetadata()):
         nb, resources = pp.preprocess(nb, resources)
     _copy_outputs(nb, job)
     verdicts = {q.id: q for q in result.questions}

@@ -162,16 +162,30 @@ def _function(value: object) -> Plain:
     import inspect
 
     try:
-        params = [p.name for p in inspect.signature(value).parameters.values()]  # type: ignore[arg-type]
+        parameters = list(inspect.signature(value).parameters.values())  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        params = None
-    return {"t": "function", "params": params}
+        return {"t": "function", "params": None}
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return {"t": "function", "params": [p.name for p in positional],
+            "required": sum(1 for p in positional if p.default is p.empty),
+            "varargs": any(p.kind is p.VAR_POSITIONAL for p in parameters)}
+
+
+def error_summary(text: str, limit: int = 200) -> str:
+    """The line of an error message a student needs: MXNet prefixes its message with a C++ trace."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    if not lines:
+        return ""
+    line = lines[-1] if lines[0].startswith("Traceback") else lines[0]
+    for prefix in ("MXNetError: ", "Check failed: "):
+        line = line.removeprefix(prefix)
+    return line[:limit]
 
 
 def error(exc: BaseException) -> Plain:
     """Describe an exception raised by student code (type name and a bounded message)."""
     try:
-        message = str(exc)[:500]
+        message = error_summary(str(exc))
     except BaseException:  # noqa: BLE001 - a hostile __str__ must not escape
         message = "<unprintable>"
     return {"t": "error", "type": type(exc).__name__, "message": message}

@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.manager import KernelManager
-
 from d2lgrade.execute import QuietKernelManager
 
 
@@ -136,16 +134,18 @@ class SandboxedKernelManager(QuietKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return [*command_prefix(self.policy, self.shared), *super().format_kernel_cmd(extra_arguments)]
 
-    def cleanup_resources(self, restart: bool = False) -> None:
-        super().cleanup_resources(restart=restart)
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self.shared, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
 
 
 def sandboxed_kernel_factory(policy: Policy = Policy()) -> Any:
     """A kernel factory for :func:`d2lgrade.execute.run` that confines the kernel."""
 
-    def factory() -> KernelManager:
+    def factory() -> SandboxedKernelManager:
         return SandboxedKernelManager(policy)
 
     return factory

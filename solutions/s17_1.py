@@ -107,7 +107,8 @@ def images_orthogonal(A: np.ndarray) -> bool:
 
 def images_orthogonal_cases() -> list[tuple[np.ndarray]]:
     rng = onp.random.default_rng(1706)
-    fixed = [  # True: orthogonal columns
+    fixed = [
+        # True: orthogonal columns
         [[1, -4], [2, 2]],  # ... while the rows are not: checking A A^T (rows) fails here
         [[3, 2], [-6, 1]],
         [[1, -2], [1, 2]],
@@ -115,7 +116,7 @@ def images_orthogonal_cases() -> list[tuple[np.ndarray]]:
         [[2, -2], [2, 2]],  # a scaled rotation
         [[0.6, -0.56], [0.8, 0.42]],  # in float32 the dot product is about -3e-8, not exactly 0
         [[0, 5], [0, 1]],  # Ae1 = 0 is orthogonal to every vector
-    ] + [  # False
+        # False
         [[1, 2], [4, -2]],  # rows orthogonal, columns not
         [[2, 4], [2, -1]],  # rows orthogonal, columns not
         [[3, 1], [1, 3]],

@@ -61,7 +61,7 @@ def chebyshev_bound(mean: float = 1.0, std: float = 2.0, threshold: float = 9.0)
 
 def believe() -> str:
     """Exercise 3: 25% of the samples above 9 is more than Chebyshev allows."""
-    return "yes" if 0.25 <= chebyshev_bound() else "no"
+    return "yes" if chebyshev_bound() >= 0.25 else "no"
 
 
 def joint_moments(num: int = 2000) -> dict[str, float]:

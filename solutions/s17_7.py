@@ -49,7 +49,7 @@ def alpha_mle_cases() -> list[tuple[np.ndarray]]:
     rng = onp.random.default_rng(1707)
     sizes_rates = [(1, 0.5), (5, 2.0), (40, 0.1), (200, 7.0), (3, 1.0)]
     cases = [(np.array(rng.exponential(1 / rate, size=n), ctx=CTX),) for n, rate in sizes_rates]
-    return [(np.array([3.0], ctx=CTX),)] + cases
+    return [(np.array([3.0], ctx=CTX),), *cases]
 
 
 def descend_gaussian_mean(x, steps: int = 100, lr: float = 0.5) -> float:

@@ -58,7 +58,7 @@ def stats_cases() -> list[tuple[float, int]]:
     return [(1.0, 1), (2.5, 2), (0.3, 3), (4.0, 10), (7.0, 50), (1.0, 100)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def validated_stats_cases() -> tuple[tuple[float, int], ...]:
     """The hidden cases, after checking both exact formulas against Monte Carlo at each of them."""
     for theta, n in stats_cases():
@@ -117,7 +117,7 @@ def summarize(intervals: np.ndarray) -> np.ndarray:
     return np.stack([covered.mean(), (intervals[:, 1] - intervals[:, 0]).mean()])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def interval_truth(t_star: float = 1.0) -> tuple[tuple[float, float], tuple[float, float]]:
     """Per-dataset mean and standard deviation of (covered, width) for N = 2 samples of N(0, 1).
 

@@ -142,3 +142,13 @@ def test_arguments_round_trip_through_plain_data():
     assert isinstance(rebuilt[0], mnp.ndarray) and rebuilt[0].shape == (2, 3)
     assert rebuilt[1:4] == [(3, 1), [1.5, None], "text"]
     assert rebuilt[4].dtype == numpy.int32
+
+
+def test_function_with_optional_extra_parameters_or_varargs_fits_the_signature():
+    contract = FunctionContract("f", ("x",), ValueContract("", "number"))
+    with_default = to_plain(lambda x, verbose=False: x)
+    with_varargs = to_plain(lambda *args: args)
+    needs_two = to_plain(lambda x, y: x)
+    assert contract.check_signature(with_default) is None
+    assert contract.check_signature(with_varargs) is None
+    assert "takes 2" in contract.check_signature(needs_two).message

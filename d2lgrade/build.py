@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbgrader.apps import NbGraderAPI
+from nbgrader.converters import GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import capture_log
 
 from d2lgrade.bundle import Bundle, compile_bundle
 from d2lgrade.course import Course
@@ -54,11 +56,12 @@ def generate_release(t: Target) -> None:
     config.CourseDirectory.release_directory = str(t.release_dir)
     config.CourseDirectory.db_url = t.db_url
     config.CourseDirectory.assignment_id = t.assignment
-    config.Application.log_level = "WARN"
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    result = api.generate_assignment(t.assignment, force=True, create=True)
+    shutil.rmtree(t.release_dir / t.assignment, ignore_errors=True)  # regenerated whole, every time
+    app = GenerateAssignment(coursedir=CourseDirectory(config=config), config=config)
+    app.force, app.create_assignment = True, True
+    result = capture_log(app)  # nbgrader's own runner: returns the log instead of printing it
     if not result.get("success"):
-        raise BuildError(f"{t.assignment}: nbgrader generate_assignment failed:\n{result.get('error') or result.get('log')}")
+        raise BuildError(f"{t.assignment}: nbgrader generate_assignment failed:\n{result.get('log') or result.get('error')}")
 
 
 def write_bundle(t: Target) -> None:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, DeduplicateIds, OverwriteCells
 from nbgrader.utils import compute_checksum
+from sqlalchemy.exc import SAWarning
 
 from d2lgrade.course import Course
 from d2lgrade.execute import is_test_cell
@@ -72,7 +74,9 @@ def record(course: Course, job: Job, notebook: str) -> None:
     result = job.result
     assert result is not None
     verdicts = {q.id: q for q in result.questions}
-    with Gradebook(course.db_url) as gb:
+    with warnings.catch_warnings(), Gradebook(course.db_url) as gb:
+        # nbgrader 0.9's ORM code trips SQLAlchemy 2's autoflush warning; the rows are written all the same
+        warnings.filterwarnings("ignore", category=SAWarning)
         gb.update_or_create_student(result.student)
         gb.update_or_create_submission(result.assignment, result.student)
         for q in job.assignment.bundle.questions:

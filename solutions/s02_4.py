@@ -51,7 +51,7 @@ def plot_tangent() -> None:
     from matplotlib import pyplot as plt
 
     slope, intercept = tangent_line(1.0).tolist()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    _, ax = plt.subplots(figsize=(5, 3.5))
     for lo, hi in ((-3, -0.2), (0.2, 3)):
         x = np.linspace(lo, hi, 200, ctx=CTX)
         ax.plot(x.asnumpy(), f(x).asnumpy(), "C0-", label="f(x)" if lo > 0 else None)
@@ -89,7 +89,7 @@ def grad_f(x: np.ndarray) -> np.ndarray:
 
 def grad_f_cases() -> list[tuple[np.ndarray]]:
     rng = onp.random.default_rng(2402)
-    points = [[1.0, 0.0], [-1.5, 2.0], [0.0, -3.0]] + rng.uniform(-3, 3, size=(4, 2)).round(3).tolist()
+    points = [[1.0, 0.0], [-1.5, 2.0], [0.0, -3.0], *rng.uniform(-3, 3, size=(4, 2)).round(3).tolist()]
     return [(np.array(p, dtype="float32", ctx=CTX),) for p in points]
 
 

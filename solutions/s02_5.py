@@ -31,7 +31,7 @@ def _recorded_y(grad_req: str = "write"):
 
 def second_backward_raises() -> bool:
     """True when a second ``y.backward()`` (no ``retain_graph``) raises: MXNet freed the graph."""
-    x, y = _recorded_y()
+    _, y = _recorded_y()
     y.backward()
     try:
         y.backward()
@@ -59,7 +59,7 @@ def f(a):
     b = a * 2
     while np.linalg.norm(b) < 1000:
         b = b * 2
-    if b.sum() > 0:
+    if b.sum() > 0:  # noqa: SIM108 - the book's control-flow example, kept in its form
         c = b
     else:
         c = 100 * b

@@ -25,14 +25,9 @@ from otter.test_files.abstract_test import TestCase, TestCaseResult, TestFile
 
 from d2lgrade.bundle import FORMAT, Bundle
 from d2lgrade.grade import Assignment, grade_bytes
-from d2lgrade.results import PASSED, QuestionResult, SubmissionResult, gradescope_json
+from d2lgrade.results import PASSED, QuestionResult, SubmissionResult, entry_name, gradescope_json
 
 PLUGIN = "d2lgrade.otter_plugin.D2LGradePlugin"
-
-
-def test_name(q: QuestionResult) -> str:
-    """The name of a question's entry in results JSON, the same on both paths."""
-    return f"Exercise {q.exercise}: {q.id}"
 
 
 class Verdict(TestFile):
@@ -41,7 +36,7 @@ class Verdict(TestFile):
     def __init__(self, q: QuestionResult) -> None:
         case = TestCase(name=q.id, body="", hidden=False, points=q.max_score, success_message=None,
                         failure_message=None)
-        super().__init__(test_name(q), "", [case], all_or_nothing=True)
+        super().__init__(entry_name(q), "", [case], all_or_nothing=True)
         self.test_case_results = [TestCaseResult(case, q.output, q.status == PASSED)]
         self.update_score(q.score)
 
@@ -74,7 +69,7 @@ class D2LGradePlugin(AbstractOtterPlugin):
             return
         results.clear_results()
         for q in self.result.autograded:
-            results.results[test_name(q)] = Verdict(q)
+            results.results[entry_name(q)] = Verdict(q)
         results.set_output(gradescope_json(self.result)["output"])
 
 

@@ -56,11 +56,16 @@ class SubmissionResult:
         return sum(q.max_score for q in self.questions if q.status == MANUAL)
 
 
+def entry_name(q: QuestionResult) -> str:
+    """A question's test name in results JSON: the same for ``d2lgrade grade`` and the Otter zip."""
+    return f"Exercise {q.exercise}: {q.id}"
+
+
 def gradescope_json(result: SubmissionResult, visibility: str = "visible") -> dict[str, Any]:
     """Gradescope's results format: ``score``, ``tests[]`` (name, score, max_score, output, visibility)."""
     tests = [
         {
-            "name": f"Exercise {q.exercise}: {q.id}",
+            "name": entry_name(q),
             "score": round(q.score, 5),
             "max_score": round(q.max_score, 5),
             "status": q.status,

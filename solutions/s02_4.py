@@ -10,6 +10,7 @@ import numpy as onp
 from mxnet import autograd, np, npx
 
 from d2lgrade.reference import Function, Value
+from solutions.autodiff import grad_of
 from solutions.context import default_context
 
 npx.set_np()
@@ -25,12 +26,7 @@ def f(x):
 
 def derivative(fn, x0: float) -> float:
     """``fn'(x0)`` for a scalar function, by autograd on a 0-d float64 array."""
-    x = np.array(float(x0), dtype="float64", ctx=CTX)
-    x.attach_grad()
-    with autograd.record():
-        y = fn(x)
-    y.backward()
-    return float(x.grad)
+    return float(grad_of(fn, float(x0), dtype="float64"))
 
 
 def tangent_line(x0: float) -> np.ndarray:
@@ -74,12 +70,7 @@ def f2(x):
 
 def gradient(fn, x: np.ndarray) -> np.ndarray:
     """The gradient of a scalar function of a tensor, by autograd, in the input's dtype."""
-    x = np.array(x, ctx=CTX)
-    x.attach_grad()
-    with autograd.record():
-        y = fn(x)
-    y.backward()
-    return x.grad
+    return grad_of(fn, x)
 
 
 def grad_f(x: np.ndarray) -> np.ndarray:

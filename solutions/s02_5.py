@@ -12,6 +12,7 @@ import numpy as onp
 from mxnet import autograd, np, npx
 
 from d2lgrade.reference import Function, Value
+from solutions.autodiff import grad_of
 from solutions.context import default_context
 
 npx.set_np()
@@ -75,12 +76,7 @@ def d_shape() -> tuple[int, ...]:
 
 def control_flow_grad(a: np.ndarray) -> np.ndarray:
     """``a.grad`` after ``d = f(a); d.backward()``: the gradient of d.sum(), k in every entry."""
-    a = np.array(a, ctx=CTX)
-    a.attach_grad()
-    with autograd.record():
-        d = f(a)
-    d.backward()
-    return a.grad
+    return grad_of(f, a)
 
 
 def control_flow_grad_cases() -> list[tuple[np.ndarray]]:
@@ -118,12 +114,7 @@ def g_value(a: np.ndarray) -> float:
 
 def grad_g(a: np.ndarray) -> np.ndarray:
     """The gradient of ``g`` at ``a``, by autograd: 3^n * 3 a^2 or 3^n * 2 a, n frozen at its value."""
-    a = np.array(a, ctx=CTX)
-    a.attach_grad()
-    with autograd.record():
-        y = g(a)
-    y.backward()
-    return a.grad
+    return grad_of(g, a)
 
 
 def g_cases() -> list[tuple[np.ndarray]]:
@@ -152,13 +143,9 @@ def g_cases() -> list[tuple[np.ndarray]]:
 # Exercise 5: the derivative of sin, by autograd.
 
 def sin_grad(x: np.ndarray) -> np.ndarray:
-    """d sin(x) / dx at every entry of ``x``, by autograd (never by writing cos)."""
-    x = np.array(x, ctx=CTX)
-    x.attach_grad()
-    with autograd.record():
-        y = np.sin(x)
-    y.backward()  # y is not a scalar: MXNet differentiates y.sum(), whose gradient is d sin(x_i)/dx_i
-    return x.grad
+    """d sin(x) / dx at every entry of ``x``, by autograd (never by writing cos): y = sin(x) is not a
+    scalar, so MXNet differentiates y.sum(), whose gradient is d sin(x_i)/dx_i."""
+    return grad_of(np.sin, x)
 
 
 def sin_grad_cases() -> list[tuple[np.ndarray]]:

@@ -11,6 +11,7 @@ import numpy as onp
 from mxnet import autograd, np, npx
 
 from d2lgrade.reference import Function, Value
+from solutions.autodiff import grad_of
 from solutions.context import default_context
 
 npx.set_np()
@@ -19,12 +20,7 @@ CTX = default_context()
 
 def gradient(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
     """The gradient of a scalar function ``f`` at ``x``, by autograd."""
-    x = np.array(x, dtype="float32", ctx=CTX)
-    x.attach_grad()
-    with autograd.record():
-        y = f(x)
-    y.backward()
-    return x.grad
+    return grad_of(f, x, dtype="float32")
 
 
 # Exercise 1: beta is a row vector (1 x n), x a column vector (n x 1); both are passed as 1-D arrays.

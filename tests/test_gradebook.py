@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from d2lgrade.batch import Submission, grade_submissions
+from d2lgrade.batch import Submission, find_submissions, grade_submissions
 from d2lgrade.course import Course
 from d2lgrade.samples import samples_dir
 
@@ -34,8 +34,10 @@ def graded_course(course, bundles, tmp_path_factory):
     bundle_path.write_text(bundles[ASSIGNMENT].to_json())
     corrupt = root / "corrupt.ipynb"
     corrupt.write_bytes(b'{"cells": [')
+    renamed = root / "renamed.txt"
+    renamed.write_bytes((samples_dir(course, ASSIGNMENT) / "complete.ipynb").read_bytes())
     subs = [Submission(p.stem, p) for p in sorted(samples_dir(course, ASSIGNMENT).glob("*.ipynb"))]
-    subs.append(Submission("corrupt", corrupt))
+    subs += [Submission("corrupt", corrupt), Submission("renamed", renamed)]
     results = {}
     for _ in range(2):  # grading again must update, not duplicate
         results = {r.student: r for r in grade_submissions(tmp_course, ASSIGNMENT, subs, root / "results",
@@ -73,6 +75,7 @@ def test_results_json_per_submission(graded_course):
     for sub in subs:
         assert (tmp_course.root / "results" / ASSIGNMENT / f"{sub.student}.json").is_file()
     assert "not valid notebook JSON" in results["corrupt"].problem
+    assert results["renamed"].score == 7 and "does not end in .ipynb" in " ".join(results["renamed"].notes)
 
 
 @pytest.mark.slow
@@ -95,3 +98,13 @@ def test_nbgrader_feedback_shows_verdicts_and_no_hidden_test(graded_course):
     html = (tmp_course.root / "feedback" / "partial" / ASSIGNMENT / "data_manipulation.html").read_text()
     assert "check.judge" not in html and "HIDDEN TESTS" not in html
     assert "`c` should be an array of shape (3, 2, 4)" in html.replace("&#96;", "`")
+
+
+def test_folder_intake_keeps_every_file_under_a_distinct_student_id(tmp_path):
+    for name in ("alice.ipynb", "alice.txt", "bob.ipynb", ".DS_Store"):
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "carol").mkdir()
+    (tmp_path / "carol" / "data_manipulation.ipynb").write_text("{}")
+    found = find_submissions(tmp_path)
+    assert sorted(s.student for s in found) == ["alice", "alice.txt", "bob", "carol"]
+    assert len({s.path for s in found}) == 4

@@ -128,6 +128,10 @@ unittest.TestCase.assertEqual = lambda *a, **k: None
 import d2lgrade.student, d2lgrade.compare
 d2lgrade.student.Checks.judge = lambda *a, **k: print("all hidden tests passed!")
 d2lgrade.compare.differs = lambda *a, **k: None
+import nbgrader.utils
+nbgrader.utils.determine_grade = lambda *a, **k: (100.0, 100.0)
+import otter.test_files.abstract_test
+otter.test_files.abstract_test.TestFile.score = property(lambda self: 100)
 builtins.print = lambda *a, **k: None
 lt = X <= Y
 """
@@ -148,6 +152,20 @@ for path in ["{ROOT}/solutions/s02_1.py", "{ROOT}/build/s02_1/bundle.json", "{RO
     except OSError:
         pass
 lt = leaked[0]
+"""
+FAKE_TARGETS = [ROOT / "gradebook.db", ROOT / "results" / "s02_1" / "write-fake-results.json",
+                Path("/autograder/results/results.json"), ROOT / "submitted" / "someone" / "s02_1" / "x.ipynb",
+                ROOT / "build" / "s02_1" / "bundle.json"]
+WRITE_FAKES = f"""
+import json, os
+for path in {[str(p) for p in FAKE_TARGETS]!r}:
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump({{"score": 100, "tests": [{{"name": "all", "score": 100, "max_score": 7}}]}}, f)
+    except OSError:
+        pass
+gt = X > Y
 """
 FORK_BOMB = """
 import os
@@ -210,6 +228,7 @@ SCENARIOS = {
         FULL - 1, "File too large"),
     "megabytes-of-output": Scenario(answers(ex2_c="print('x' * 50_000_000)\nfor _ in range(20000):\n"
                                                   "    print('y' * 100)\nc = a + b"), FULL),
+    "write-fake-results-gradebook-bundle": Scenario(answers(ex1_gt=WRITE_FAKES), FULL),
     "network-access": Scenario(answers(
         ex1_lt="import urllib.request\nlt = urllib.request.urlopen('http://1.1.1.1', timeout=3).read()"),
         FULL - 1, "URLError"),
@@ -245,6 +264,18 @@ def test_hostile_submission_gets_exactly_what_its_answers_earn(sandboxed, releas
     assert result.score == scenario.score, f"{name}: {result.score}\n{text}"
     assert scenario.says in text, f"{name}: expected {scenario.says!r} in\n{text}"
     assert "Traceback" not in text
+
+
+def _snapshot(paths: list[Path]) -> dict[Path, bytes | None]:
+    return {p: p.read_bytes() if p.is_file() else None for p in paths}
+
+
+@pytest.mark.slow
+def test_writes_from_a_submission_never_reach_the_grader_files(sandboxed, release):
+    before = _snapshot(FAKE_TARGETS)
+    raw = nbformat.writes(SCENARIOS["write-fake-results-gradebook-bundle"].build(copy.deepcopy(release))).encode()
+    assert grade_bytes(sandboxed, raw, "faker", "faker.ipynb").result.score == FULL
+    assert _snapshot(FAKE_TARGETS) == before
 
 
 def test_every_scenario_is_distinct():

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from d2lgrade.otter_plugin import test_name, write_autograder_zip
+from d2lgrade.otter_plugin import write_autograder_zip
+from d2lgrade.results import entry_name
 from d2lgrade.samples import samples_dir
 
 OTTER = str(Path(sys.executable).parent / "otter")
@@ -51,5 +52,5 @@ def test_otter_run_agrees_with_d2lgrade(course, graded, otter_zips, sample, tmp_
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     theirs = json.loads((tmp_path / "results.json").read_text())
     scores = {t["name"]: t["score"] for t in theirs["tests"] if "score" in t}
-    assert scores == {test_name(q): q.score for q in ours.autograded}
+    assert scores == {entry_name(q): q.score for q in ours.autograded}
     assert sum(scores.values()) == ours.score

@@ -40,7 +40,7 @@ def test_every_autograded_question_has_a_reference_that_meets_its_contract(bundl
     assert compiled == {q.id for q in bundle.questions if q.autograded}
 
 
-def test_exercises_are_numbered_in_book_order_with_catalog_kinds(course, assignment):
+def test_graded_cells_follow_exercise_order_and_every_exercise_is_graded(course, assignment):
     spec = course.spec(assignment)
     exercises = [q.exercise for q in spec.questions]
     assert exercises == sorted(exercises), f"{assignment}: graded cells out of exercise order: {exercises}"

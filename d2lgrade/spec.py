@@ -19,7 +19,7 @@ from d2lgrade.compare import Tolerance
 from d2lgrade.contract import Contract, FunctionContract, ValueContract
 
 KINDS = ("NUMERIC", "CODE", "CHOICE", "SYMBOLIC", "PLOT", "FREE")
-"""Exercise kinds of the catalog (../shared/exercises.md)."""
+"""Exercise kinds of the catalog (docs/catalog.md)."""
 
 _HIDDEN = re.compile(r"^\s*###\s*(?:BEGIN|END) HIDDEN TESTS\s*$", re.MULTILINE)
 

@@ -97,7 +97,7 @@ def markov_cases() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     return cases
 
 
-# Exercise 4: the HIV tests of §2.6.2.6 (numbers in ../shared/exercises.md).
+# Exercise 4: the HIV tests of §2.6.2.6 (the numbers are stated in the notebook, as in the book).
 
 P_H1 = 0.0015
 TEST1 = (1.0, 0.01)  # P(D1 = 1 | H = 1), P(D1 = 1 | H = 0)

@@ -172,7 +172,7 @@ def _float_of(v: Any) -> float:
     """Floats arrive as numbers, or as "nan", "inf", "-inf" strings."""
     if isinstance(v, str) and v not in ("nan", "inf", "-inf"):
         raise ValueError(f"not a float: {v[:20]!r}")
-    return float(v)
+    return as_float(v) if type(v) is int else float(v)
 
 
 def as_float(v: int | float) -> float:

@@ -215,7 +215,7 @@ def from_plain(plain: Plain) -> Any:
 def _frame_from_plain(plain: Plain) -> Any:
     import pandas
 
-    columns = {from_plain(c): _column_from_plain(d) for c, d in zip(plain["columns"], plain["data"])}
+    columns = {from_plain(c): _column_from_plain(d) for c, d in zip(plain["columns"], plain["data"], strict=True)}
     return pandas.DataFrame(columns)
 
 

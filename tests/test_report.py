@@ -16,7 +16,9 @@ from hypothesis.extra import numpy as hnp
 
 from d2lgrade.compare import Tolerance
 from d2lgrade.contract import FunctionContract, ValueContract
+from d2lgrade.execute import Execution, _read_probe
 from d2lgrade.plain import to_plain
+from d2lgrade.probe import MIME
 from d2lgrade.reference import verdict_value
 from d2lgrade.report import Invalid, validate_report
 
@@ -254,3 +256,47 @@ def test_a_question_that_cannot_be_judged_costs_only_itself_and_logs_the_traceba
     assert results["ex1_gt"].score == results["ex1_gt"].max_score
     assert results["ex2_c"].score == results["ex2_c"].max_score
     assert "OverflowError" in caplog.text and "ex1_lt" in caplog.text
+
+
+def _probe_cell(*reports, cases=None):
+    import nbformat
+
+    outputs = [nbformat.v4.new_output("display_data", data={MIME: r}) for r in reports]
+    cell = nbformat.v4.new_code_cell("probe", metadata={"d2lgrade": {"probe": "q", "nonce": NONCE, "cases": cases}})
+    cell.outputs = outputs
+    return cell
+
+
+def test_the_grader_keeps_only_the_report_that_echoes_the_probe_nonce():
+    honest, stray = good_array(), {**good_array(), "nonce": "0" * 32}
+    without = {k: v for k, v in good_array().items() if k != "nonce"}
+    result = Execution()
+    _read_probe(_probe_cell(stray, without, honest), "q", result)
+    assert result.answers == {"q": honest} and not result.failures
+
+
+@pytest.mark.parametrize(("reports", "says"), [
+    ((good_array(), good_array()), "reported 2 times"),
+    ((MALFORMED["shape without entries"](good_array()),), "malformed"),
+    ((MALFORMED["report for another question"](good_array()),), "not for the question probed"),
+    ((), "missing or malformed"),
+])
+def test_the_grader_refuses_duplicate_malformed_or_misaddressed_reports(reports, says):
+    result = Execution()
+    _read_probe(_probe_cell(*reports), "q", result)
+    assert not result.answers and says in result.failures["q"]
+
+
+@pytest.mark.parametrize("plain", [
+    {"t": "array", "lib": "numpy", "dtype": "float64", "shape": [2], "data": [10**400, 1.0]},
+    {"t": "float", "v": 10**400},
+    {"t": "array", "lib": "numpy", "dtype": "float64", "shape": [], "data": []},
+    {"t": "array", "lib": "numpy", "dtype": "float64", "shape": [2], "data": "ab"},
+    {"t": "frame", "columns": [{"t": "str", "v": "a"}], "shape": [1, 1], "data": []},
+    {"t": "error"},
+    {"t": "list", "items": [{"t": "array", "lib": "numpy", "dtype": "int64", "shape": [3], "data": [1]}]},
+])
+@pytest.mark.parametrize("kind", ["number", "int", "array", "frame"])
+def test_contracts_refuse_unvalidated_garbage_without_raising(plain, kind):
+    """Defence in depth: even a report the validator never saw gives a Problem or a value, not an exception."""
+    ValueContract("v", kind).normalize(plain)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from d2lgrade.contract import Array, Canonical, Frame
+from d2lgrade.contract import Array, Canonical, Frame, as_float
 
 MODES = ("values", "unordered", "up_to_scale", "einsum", "interval")
 """How answers are matched (``check.judge(..., mode=...)``):
@@ -44,6 +44,10 @@ class Tolerance:
         return f"rtol={self.rtol:g}, atol={self.atol:g}"
 
     def close(self, got: float, expected: float) -> bool:
+        """Ints are compared exactly when the tolerance is exact, and as floats (huge ones as infinities) otherwise."""
+        if type(got) is int and type(expected) is int and self.rtol == 0 and self.atol == 0:
+            return got == expected
+        got, expected = as_float(got), as_float(expected)
         if math.isnan(expected) or math.isnan(got):
             return math.isnan(expected) and math.isnan(got)
         if math.isinf(expected) or math.isinf(got):
@@ -72,11 +76,11 @@ def _values_differ(got: Canonical, expected: Canonical, tol: Tolerance) -> str |
     if isinstance(expected, bool) or isinstance(got, bool):
         return None if got == expected and type(got) is type(expected) else "the value is not right"
     if isinstance(expected, (int, float)) and isinstance(got, (int, float)):
-        return None if tol.close(float(got), float(expected)) else f"the value is not right ({tol.describe()})"
+        return None if tol.close(got, expected) else f"the value is not right ({tol.describe()})"
     if isinstance(expected, tuple) and isinstance(got, tuple):
         if len(got) != len(expected):
             return f"it has {len(got)} entries, which is not the expected number"
-        wrong = [i for i, (g, e) in enumerate(zip(got, expected)) if _values_differ(g, e, tol) is not None]
+        wrong = [i for i, (g, e) in enumerate(zip(got, expected, strict=True)) if _values_differ(g, e, tol) is not None]
         return f"entries at positions {wrong} are not right" if wrong else None
     return None if got == expected else "the answer is not right"
 
@@ -86,7 +90,7 @@ def _array_differs(got: Array, expected: Array, tol: Tolerance) -> str | None:
         return f"it has shape {got.shape}, which is not the expected shape"
     if expected.kind == "b" and got.kind != "b":
         return "its entries should be booleans (True/False)"
-    wrong = sum(1 for g, e in zip(got.data, expected.data) if not _entry_close(g, e, tol))
+    wrong = sum(1 for g, e in zip(got.data, expected.data, strict=True) if not _entry_close(g, e, tol))
     if wrong:
         return f"{wrong} of {len(expected.data)} entries are not right ({tol.describe()})"
     return None
@@ -96,7 +100,7 @@ def _entry_close(got: object, expected: object, tol: Tolerance) -> bool:
     if isinstance(expected, bool) or isinstance(got, bool):
         return got is expected
     if isinstance(expected, (int, float)) and isinstance(got, (int, float)):
-        return tol.close(float(got), float(expected))
+        return tol.close(got, expected)
     return got == expected
 
 
@@ -105,8 +109,10 @@ def _frame_differs(got: Frame, expected: Frame, tol: Tolerance) -> str | None:
         missing = [c for c in expected.columns if c not in got.columns]
         extra = [c for c in got.columns if c not in expected.columns]
         return f"its columns differ (missing: {missing}, unexpected: {extra})"
-    by_name = dict(zip(got.columns, got.data))
-    for name, column in zip(expected.columns, expected.data):
+    if len(set(got.columns)) != len(got.columns):
+        return "it has two columns with the same name"
+    by_name = dict(zip(got.columns, got.data, strict=True))
+    for name, column in zip(expected.columns, expected.data, strict=True):
         problem = _array_differs(by_name[name], column, tol) if column.kind != "?" else (
             None if by_name[name].data == column.data else "values differ"
         )
@@ -134,11 +140,15 @@ def _parallel(got: Canonical, expected: Canonical, tol: Tolerance) -> bool:
     """Non-zero vectors on the same line: |<g, e>| = |g| |e| to the tolerance."""
     if not (isinstance(got, Array) and isinstance(expected, Array)) or got.shape != expected.shape:
         return False
-    g, e = [float(x) for x in got.data], [float(x) for x in expected.data]
-    ng, ne = math.sqrt(sum(x * x for x in g)), math.sqrt(sum(x * x for x in e))
-    if ng <= tol.atol or ne == 0:
+    if got.kind not in "if" or expected.kind not in "if":
         return False
-    cosine = abs(sum(x * y for x, y in zip(g, e))) / (ng * ne)
+    g, e = [as_float(x) for x in got.data], [as_float(x) for x in expected.data]
+    if not all(math.isfinite(x) for x in g + e):
+        return False
+    ng, ne = math.hypot(*g), math.hypot(*e)
+    if not math.isfinite(ng) or ng <= tol.atol or ne == 0:
+        return False
+    cosine = abs(sum(x * y for x, y in zip(g, e, strict=True))) / (ng * ne)
     return abs(1 - cosine) <= tol.atol + tol.rtol
 
 
@@ -182,15 +192,17 @@ def _interval_differs(got: Canonical, expected: Canonical, tol: Tolerance) -> st
     if not isinstance(expected, Array) or not expected.shape or expected.shape[0] != 2:
         raise ValueError("an interval reference must be an array of shape (2, ...): lower and upper bounds")
     if isinstance(got, (int, float)) and not isinstance(got, bool):
-        got = Array((), "f", (float(got),))
+        got = Array((), "f", (as_float(got),))
     if not isinstance(got, Array):
         return "it is not an array"
     if got.shape != expected.shape[1:]:
         return f"it has shape {got.shape}, which is not the expected shape"
+    if got.kind not in "if":
+        return "its entries are not numbers"
     half = len(expected.data) // 2
     lower, upper = expected.data[:half], expected.data[half:]
-    outside = sum(1 for g, lo, hi in zip(got.data, lower, upper)
-                  if not (lo - tol.atol <= float(g) <= hi + tol.atol))
+    outside = sum(1 for g, lo, hi in zip(got.data, lower, upper, strict=True)
+                  if not (lo - tol.atol <= as_float(g) <= hi + tol.atol))
     if outside:
         return f"{outside} of {half} entries fall outside the range the reference allows"
     return None

@@ -36,6 +36,11 @@ class Array:
     kind: str
     data: tuple[Any, ...]
 
+    def __post_init__(self) -> None:
+        """An array whose data disagrees with its shape cannot exist: comparisons rely on it."""
+        if not all(type(n) is int and n >= 0 for n in self.shape) or len(self.data) != math.prod(self.shape):
+            raise ValueError(f"array of shape {self.shape} with {len(self.data)} entries")
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -43,6 +48,10 @@ class Frame:
 
     columns: tuple[str, ...]
     data: tuple[Array, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.columns) != len(self.data):
+            raise ValueError(f"frame with {len(self.columns)} column names and {len(self.data)} columns")
 
 
 Canonical = float | int | bool | str | frozenset | tuple | Array | Frame
@@ -92,8 +101,10 @@ class ValueContract:
     def normalize(self, plain: Plain) -> Canonical | Problem:
         """The canonical value of ``plain``, or the problem that keeps it from fitting the contract."""
         label = f"`{self.name}`" if self.name else "the returned value"
+        if not isinstance(plain, dict):
+            return Problem(f"{label} was not reported properly")
         if plain.get("t") == "error":
-            return Problem(f"{label} could not be computed: {plain['type']}: {plain['message']}")
+            return Problem(f"{label} could not be computed: {plain.get('type')}: {plain.get('message')}")
         value = _NORMALIZERS[self.kind](self, plain)
         if isinstance(value, Problem):
             return Problem(f"{label} should be {self.describe_what()}, but {value.message}")
@@ -139,17 +150,37 @@ def _what(plain: Plain) -> str:
     if tag == "missing":
         return "it is not defined (run the cell that assigns it, and check the spelling)"
     if tag == "array":
-        return f"it is an array of shape {tuple(plain['shape'])} and dtype {plain['dtype']}"
+        return f"it is an array of shape {tuple(plain.get('shape') or ())} and dtype {plain.get('dtype')}"
     if tag == "object":
         return f"it is an object of type {plain.get('type')}"
-    if tag in ("int", "float", "bool", "str"):
-        return f"it is a {tag} ({plain['v']!r})"
+    if tag in ("float", "bool"):
+        return f"it is a {tag} ({plain.get('v')!r})"
+    if tag in ("int", "str"):
+        return f"it is a {tag} ({_short(plain.get('v'))})"
     return f"it is a {tag}"
+
+
+def _short(v: Any) -> str:
+    """repr of a student's int or string, cut: a 400-digit integer is described, not echoed."""
+    if type(v) is int and v.bit_length() > 64:
+        return f"an integer of about {int(v.bit_length() * 0.30103)} digits"
+    text = repr(v)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _float_of(v: Any) -> float:
     """Floats arrive as numbers, or as "nan", "inf", "-inf" strings."""
-    return float(v)
+    if isinstance(v, str) and v not in ("nan", "inf", "-inf"):
+        raise ValueError(f"not a float: {v[:20]!r}")
+    return as_float(v) if type(v) is int else float(v)
+
+
+def as_float(v: int | float) -> float:
+    """``float(v)``, with ints too large for a float (10**400) mapped to the infinity of their sign."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
 def _scalar(plain: Plain) -> tuple[str, Any] | None:
@@ -161,7 +192,8 @@ def _scalar(plain: Plain) -> tuple[str, Any] | None:
         return "i", plain["v"]
     if tag == "float":
         return "f", _float_of(plain["v"])
-    if tag == "array" and plain["shape"] == [] and plain.get("data") is not None:
+    if tag == "array" and plain.get("shape") == [] and isinstance(plain.get("data"), list) \
+            and len(plain["data"]) == 1 and isinstance(plain.get("dtype"), str):
         kind = _array_kind(plain["dtype"])
         value = plain["data"][0]
         return kind, _float_of(value) if kind == "f" else value
@@ -182,7 +214,10 @@ def _number(c: ValueContract, plain: Plain) -> Canonical | Problem:
     s = _scalar(plain)
     if s is None or s[0] == "b":
         return Problem(_what(plain))
-    return float(s[1])
+    value = as_float(s[1])
+    if math.isinf(value) and type(s[1]) is int:
+        return Problem(f"{_what(plain)}, too large for a float")
+    return value
 
 
 def _int(c: ValueContract, plain: Plain) -> Canonical | Problem:
@@ -261,13 +296,7 @@ def _as_array(plain: Plain) -> Array | Problem:
     """Arrays from mxnet or numpy, Python scalars as 0-d arrays, nested lists of numbers."""
     tag = plain.get("t")
     if tag == "array":
-        if plain.get("data") is None:
-            return Problem(f"it is an array of shape {tuple(plain['shape'])}, too large to grade")
-        kind = _array_kind(plain["dtype"])
-        if kind == "?":
-            return Problem(f"it is an array of dtype {plain['dtype']}")
-        data = tuple(_float_of(x) for x in plain["data"]) if kind == "f" else tuple(plain["data"])
-        return Array(tuple(plain["shape"]), kind, data)
+        return _array_plain(plain)
     s = _scalar(plain)
     if s is not None:
         return Array((), s[0], (s[1],))
@@ -287,6 +316,30 @@ def _as_array(plain: Plain) -> Array | Problem:
     return Problem(_what(plain))
 
 
+def _array_plain(plain: Plain) -> Array | Problem:
+    """A tagged array, only if its data is exactly ``prod(shape)`` entries of its dtype's kind."""
+    shape, dtype, data = plain.get("shape"), plain.get("dtype"), plain.get("data")
+    if not (isinstance(shape, list) and all(type(n) is int and n >= 0 for n in shape) and isinstance(dtype, str)):
+        return Problem("it is an array that was not reported properly")
+    if data is None:
+        return Problem(f"it is an array of shape {tuple(shape)}, too large to grade")
+    kind = _array_kind(dtype)
+    if kind == "?":
+        return Problem(f"it is an array of dtype {dtype}")
+    if not isinstance(data, list) or len(data) != math.prod(shape) or not all(_ENTRY[kind](x) for x in data):
+        return Problem(f"it is an array of shape {tuple(shape)} whose entries were not reported properly")
+    values = tuple(_float_of(x) for x in data) if kind == "f" else tuple(data)
+    return Array(tuple(shape), kind, values)
+
+
+_ENTRY = {
+    "b": lambda x: type(x) is bool,
+    "i": lambda x: type(x) is int,
+    "f": lambda x: type(x) in (int, float) or x in ("nan", "inf", "-inf"),
+}
+"""What each entry of an array of a dtype kind may be (floats may arrive as whole numbers from JSON)."""
+
+
 def _array(c: ValueContract, plain: Plain) -> Canonical | Problem:
     array = _as_array(plain)
     if isinstance(array, Problem):
@@ -302,16 +355,34 @@ def _array(c: ValueContract, plain: Plain) -> Canonical | Problem:
 def _frame(c: ValueContract, plain: Plain) -> Canonical | Problem:
     if plain.get("t") != "frame":
         return Problem(_what(plain))
-    columns = tuple(str(col.get("v", "?")) for col in plain["columns"])
+    names, columns_data = plain.get("columns"), plain.get("data")
+    if not (isinstance(names, list) and isinstance(columns_data, list) and len(names) == len(columns_data)
+            and all(isinstance(x, dict) for x in names + columns_data)):
+        return Problem("it is a data frame that was not reported properly")
+    columns = tuple(str(col.get("v", "?")) for col in names)
     if c.columns is not None and columns != tuple(c.columns):
         return Problem(f"its columns are {list(columns)}")
     data = []
-    for column in plain["data"]:
-        array = _as_array(column)
+    for column in columns_data:
+        array = _column(column)
         if isinstance(array, Problem):
-            array = Array(tuple(column["shape"]), "?", tuple(str(x) for x in column.get("data") or ()))
+            return array
         data.append(array)
+    if len({a.shape for a in data}) > 1 or any(len(a.shape) != 1 for a in data):
+        return Problem("it is a data frame whose columns do not all have one entry per row")
     return Frame(columns, tuple(data))
+
+
+def _column(plain: Plain) -> Array | Problem:
+    """A frame column: numbers as an array, anything else (strings, objects) compared as text."""
+    array = _as_array(plain)
+    if not isinstance(array, Problem):
+        return array
+    shape, data = plain.get("shape"), plain.get("data")
+    if not (isinstance(shape, list) and len(shape) == 1 and isinstance(data, list) and len(data) == shape[0]
+            and type(shape[0]) is int):
+        return Problem("it is a data frame whose columns were not reported properly")
+    return Array((shape[0],), "?", tuple(str(x) for x in data))
 
 
 _NORMALIZERS = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from d2lgrade.plain import error_summary
 from d2lgrade.probe import MIME
+from d2lgrade.report import Invalid, validate_report
 
 PROBE_TAG = "d2lgrade-probe"
 _QUIET = logging.getLogger("d2lgrade.kernel")
@@ -101,8 +103,10 @@ def runnable_notebook(nb: nbformat.NotebookNode, probes: list[dict[str, Any]]) -
             copy.metadata = {**cell.metadata, "d2lgrade": {"cell": position}}
             cells.append(copy)
     for probe in probes:
-        code = f"import d2lgrade.probe\nd2lgrade.probe.report(__import__('json').loads({json.dumps(probe)!r}))"
-        cell = nbformat.v4.new_code_cell(code, metadata={"tags": [PROBE_TAG], "d2lgrade": {"probe": probe["id"]}})
+        sent = {**probe, "nonce": secrets.token_hex(16)}
+        code = f"import d2lgrade.probe\nd2lgrade.probe.report(__import__('json').loads({json.dumps(sent)!r}))"
+        expects = {"probe": probe["id"], "nonce": sent["nonce"], "cases": len(probe["cases"]) if "cases" in probe else None}
+        cell = nbformat.v4.new_code_cell(code, metadata={"tags": [PROBE_TAG], "d2lgrade": expects})
         cells.append(cell)
     out = nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata)
     return out
@@ -306,10 +310,26 @@ def _note_error(cell: nbformat.NotebookNode, result: Execution) -> None:
 
 
 def _read_probe(cell: nbformat.NotebookNode, probe_id: str, result: Execution) -> None:
-    reports = [o["data"][MIME] for o in cell.outputs if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
+    """The probe cell's one report carrying its nonce, validated (:mod:`d2lgrade.report`) before anything trusts it.
+
+    Reports without the nonce (emitted by code that never saw it) are ignored; two with it, or one that
+    does not validate, make the question a wrong answer with the reason.
+    """
+    expects = cell.metadata.get("d2lgrade", {})
+    nonce = expects.get("nonce")
+    reports = [o["data"][MIME] for o in cell.outputs
+               if o.get("output_type") == "display_data" and isinstance(o.get("data"), Mapping) and MIME in o["data"]]
+    ours = [r for r in reports if isinstance(r, Mapping) and r.get("nonce") == nonce]
     errors = [o for o in cell.outputs if o.get("output_type") == "error"]
-    if len(reports) == 1 and _well_formed(reports[0], probe_id):
-        result.answers[probe_id] = dict(reports[0])
+    if len(ours) > 1:
+        result.failures[probe_id] = (f"The answer was reported {len(ours)} times; the notebook interfered with "
+                                     "grading, so this answer earns nothing.")
+    elif ours:
+        checked = validate_report(_plain_json(ours[0]), probe_id, expects.get("cases"), nonce)
+        if isinstance(checked, Invalid):
+            result.failures[probe_id] = checked.message
+        else:
+            result.answers[probe_id] = checked
     elif errors:
         result.failures[probe_id] = (f"Reading this answer failed: {errors[0].get('ename')}: "
                                      f"{error_summary(str(errors[0].get('evalue')))}")
@@ -317,23 +337,13 @@ def _read_probe(cell: nbformat.NotebookNode, probe_id: str, result: Execution) -
         result.failures[probe_id] = "The answer report was missing or malformed; the notebook interfered with grading."
 
 
-def _well_formed(report: Any, probe_id: str) -> bool:
-    """Reports come from an untrusted process: accept only the exact shape the probe writes."""
-    if not isinstance(report, Mapping) or report.get("id") != probe_id or not _plain_ok(report.get("value")):
-        return False
-    outputs = report.get("outputs", [])
-    return isinstance(outputs, list) and all(_plain_ok(o) for o in outputs) and set(report) <= {"id", "value", "outputs"}
-
-
-def _plain_ok(plain: Any, depth: int = 0) -> bool:
-    if depth > 40 or not isinstance(plain, Mapping) or not isinstance(plain.get("t"), str):
-        return False
-    for key in ("items", "data", "columns"):
-        inner = plain.get(key)
-        if inner is not None and not isinstance(inner, list):
-            return False
-    for item in plain.get("items") or []:
-        pair = item if isinstance(item, list) else [item]
-        if not all(_plain_ok(x, depth + 1) for x in pair):
-            return False
-    return True
+def _plain_json(value: Any, depth: int = 0) -> Any:
+    """nbformat's dict subclasses back to plain dicts and lists, as the validator wants exact types
+    (to a bounded depth: anything deeper is refused by the validator anyway)."""
+    if depth > 64:
+        return None
+    if isinstance(value, Mapping):
+        return {k: _plain_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_json(v, depth + 1) for v in value]
+    return value

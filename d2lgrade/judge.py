@@ -6,6 +6,7 @@ its answer has the promised form and matches the reference; otherwise zero, with
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,9 @@ from d2lgrade.contract import FunctionContract, ValueContract
 from d2lgrade.reference import verdict_function, verdict_value
 from d2lgrade.results import FAILED, MANUAL, PASSED, QuestionResult
 from d2lgrade.spec import Question
+
+LOG = logging.getLogger("d2lgrade.grading")
+"""Where a question that could not be judged leaves its traceback, for the instructor."""
 
 
 def judge(bundle: Bundle, answers: Mapping[str, dict[str, Any]], failures: Mapping[str, str]) -> tuple[QuestionResult, ...]:
@@ -29,19 +33,22 @@ def judge(bundle: Bundle, answers: Mapping[str, dict[str, Any]], failures: Mappi
             results.append(_manual(q))
             continue
         if q.id in answers:
-            reason = _safe_verdict(compiled[q.id], answers[q.id])
+            reason = _safe_verdict(compiled[q.id], answers[q.id], bundle.assignment)
         else:
             reason = failures.get(q.id, "no answer was reported for this question")
         results.append(_result(q, reason))
     return tuple(results)
 
 
-def _safe_verdict(c: Compiled, answer: dict[str, Any]) -> str | None:
-    """A report that is not what the probe writes (forged from inside the kernel) earns nothing."""
+def _safe_verdict(c: Compiled, answer: dict[str, Any], assignment: str) -> str | None:
+    """Any failure judging one question makes that question zero, with a reason and no traceback for the
+    student; the traceback goes to the instructor's log. Other questions are unaffected."""
     try:
         return _verdict(c, answer)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-        return "The answer report was malformed; the notebook interfered with grading."
+    except Exception:
+        LOG.exception("%s: judging question %s failed; it was given zero", assignment, c.question.id)
+        return (f"Grading could not read the answer to {c.question.id} (the report was malformed or unusual); "
+                "it earns nothing. If you think your answer is right, ask your instructor, who has the details.")
 
 
 def _verdict(c: Compiled, answer: dict[str, Any]) -> str | None:

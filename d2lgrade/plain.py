@@ -113,7 +113,8 @@ def _numpy_array(array: Any, lib: str, scalar: bool = False) -> Plain:
     import numpy
 
     size = int(numpy.prod(array.shape, dtype=numpy.int64))
-    out: Plain = {"t": "array", "lib": lib, "dtype": str(array.dtype), "shape": [int(n) for n in array.shape]}
+    dtype = array.dtype.newbyteorder("=") if array.dtype.byteorder in "<>" else array.dtype  # '>i2' is int16
+    out: Plain = {"t": "array", "lib": lib, "dtype": str(dtype), "shape": [int(n) for n in array.shape]}
     if scalar:
         out["scalar"] = True
     if size > MAX_ELEMENTS:
@@ -214,7 +215,7 @@ def from_plain(plain: Plain) -> Any:
 def _frame_from_plain(plain: Plain) -> Any:
     import pandas
 
-    columns = {from_plain(c): _column_from_plain(d) for c, d in zip(plain["columns"], plain["data"])}
+    columns = {from_plain(c): _column_from_plain(d) for c, d in zip(plain["columns"], plain["data"], strict=True)}
     return pandas.DataFrame(columns)
 
 

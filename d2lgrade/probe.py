@@ -2,7 +2,9 @@
 
 One probe cell per question, so a function that loops or crashes costs only its own question. The
 grader reads the report from the cell's display output (MIME type :data:`MIME`) and judges it
-outside; a submission that forges a report can only claim answers it could have given anyway.
+outside (:mod:`d2lgrade.report` validates it first); a submission that forges a report can only claim
+answers it could have given anyway. The report echoes the probe's one-time ``nonce``, so output that
+code started in an earlier cell emits without reading it is ignored.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ def report(probe: dict[str, Any]) -> None:
     name = probe["name"]
     value = namespace.get(name)
     answer: dict[str, Any] = {"id": probe["id"]}
+    if "nonce" in probe:
+        answer["nonce"] = probe["nonce"]
     answer["value"] = to_plain(value) if name in namespace else {"t": "missing"}
     if "cases" in probe:
         outputs = []

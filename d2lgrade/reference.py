@@ -113,7 +113,7 @@ def verdict_function(contract: FunctionContract, tol: Tolerance, signature: Plai
     if len(outputs) != len(expected):
         return f"`{contract.name}` did not return for every test input ({len(outputs)} of {len(expected)})"
     failures = []
-    for i, (got, want_plain) in enumerate(zip(outputs, expected)):
+    for i, (got, want_plain) in enumerate(zip(outputs, expected, strict=True)):
         want = _expected(contract.returns, tol, want_plain)
         if isinstance(want, Problem):
             raise BadReference(f"the reference {contract.name!r} breaks its contract on case {i}: {want.message}")

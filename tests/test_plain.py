@@ -67,3 +67,8 @@ def test_self_containing_list_does_not_recurse_forever():
     loop: list = []
     loop.append(loop)
     assert to_plain(loop)["t"] == "list"
+
+
+def test_arrays_of_either_byte_order_report_the_same_dtype():
+    big = numpy.arange(3, dtype=">i4")
+    assert to_plain(big) == to_plain(numpy.arange(3, dtype="int32"))

@@ -14,3 +14,10 @@ c.CourseDirectory.feedback_directory = "feedback"
 # What students see where a solution was.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Submissions are hostile: HTML in outputs is cleaned by bleach when nbgrader renders notebooks (formgrader,
+# generate_feedback). d2lgrade also writes autograded notebooks with active content already removed
+# (d2lgrade/defang.py), since nbgrader's feedback template renders Markdown cells without this setting.
+c.HTMLExporter.sanitize_html = True
+# Markdown links with javascript: URLs become inert (nbconvert's own filter allows them).
+c.HTMLExporter.filters = {"markdown2html": "d2lgrade.defang.markdown2html"}

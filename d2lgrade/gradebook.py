@@ -26,6 +26,7 @@ from nbgrader.utils import compute_checksum
 from sqlalchemy.exc import SAWarning
 
 from d2lgrade.course import Course
+from d2lgrade.defang import defang
 from d2lgrade.execute import is_test_cell
 from d2lgrade.grade import Job
 from d2lgrade.results import SubmissionResult
@@ -126,7 +127,7 @@ def _write_autograded(course: Course, job: Job, notebook: str, result: Submissio
             text = f"{q.score:g} / {q.max_score:g} points. {q.output}\n"
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
     folder = course.folder("autograded_directory", "autograded") / result.student / result.assignment
-    write_atomic(folder / f"{notebook}.ipynb", nbformat.writes(nb).encode())
+    write_atomic(folder / f"{notebook}.ipynb", nbformat.writes(defang(nb)).encode())
 
 
 def _copy_outputs(nb: nbformat.NotebookNode, job: Job) -> None:

@@ -1,0 +1,113 @@
+"""Take active content out of a submission before anyone opens it in a browser.
+
+The autograded notebook is what nbgrader's formgrader shows the instructor and what
+``nbgrader generate_feedback`` turns into the student's HTML; everything in it that came from the
+submission (outputs of the run, written answers, metadata) is the student's to choose. These steps
+leave only content that cannot run: text, raster images, and HTML or Markdown cleaned by
+nbconvert's :class:`~nbconvert.preprocessors.SanitizeHTML` (bleach) with an allow-list of tags. The
+submitted copy in ``submitted/`` stays byte for byte; only what is rendered is cleaned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import nbformat
+from jinja2 import pass_context
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbconvert.preprocessors.sanitize import SanitizeHTML
+
+SAFE_OUTPUT_TYPES = frozenset({"text/plain", "image/png", "image/jpeg"})
+"""Output data kept as they are: they cannot carry script."""
+CLEANED_OUTPUT_TYPES = frozenset({"text/html", "text/markdown"})
+"""Output data kept after bleach removes every tag and attribute outside its allow-list."""
+SAFE_ATTACHMENT_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
+_ATTACHMENT = re.compile(r"attachment:([^\s)\"'>]+)")
+NOTEBOOK_METADATA = frozenset({"kernelspec", "language_info", "d2l", "nbgrader"})
+"""Notebook metadata the course uses; anything else (e.g. widget state, which templates embed in a
+``<script>`` element) is dropped."""
+CELL_METADATA = frozenset({"nbgrader", "d2lgrade", "deletable", "editable"})
+"""Cell metadata kept; tags and the rest go (templates write tags into HTML attributes)."""
+
+
+def _sanitizer() -> SanitizeHTML:
+    return SanitizeHTML(safe_output_keys=set(SAFE_OUTPUT_TYPES), sanitized_output_types=set(CLEANED_OUTPUT_TYPES))
+
+
+def clean_html_and_markdown(nb: nbformat.NotebookNode) -> None:
+    """Markdown and raw cells, and HTML/Markdown outputs, through bleach; other output types dropped."""
+    sanitizer = _sanitizer()
+    for index, cell in enumerate(nb.cells):
+        sanitizer.preprocess_cell(cell, {}, index)
+
+
+def drop_output_metadata(nb: nbformat.NotebookNode) -> None:
+    """Output metadata steers renderers (isolation, sizes); nothing of the student's is needed there."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "metadata" in output:
+                output["metadata"] = {}
+
+
+def keep_raster_attachments(nb: nbformat.NotebookNode) -> None:
+    """Attachments of markdown cells become data URIs in HTML: raster images only (no SVG, no HTML).
+
+    A reference to an attachment that is not there (dropped here, or never sent) would make
+    nbconvert refuse the whole notebook, so it is turned into an inert link.
+    """
+    for cell in nb.cells:
+        attachments = cell.get("attachments") or {}
+        for name in list(attachments):
+            bundle = attachments[name]
+            kept = {k: v for k, v in bundle.items() if k in SAFE_ATTACHMENT_TYPES} if isinstance(bundle, dict) else {}
+            if kept:
+                attachments[name] = kept
+            else:
+                del attachments[name]
+        if cell.cell_type == "markdown":
+            cell.source = _ATTACHMENT.sub(partial(_attachment_link, set(attachments)), cell.source)
+
+
+def _attachment_link(kept: set[str], match: re.Match[str]) -> str:
+    return match.group(0) if match.group(1) in kept else "#attachment-removed"
+
+
+def keep_known_metadata(nb: nbformat.NotebookNode) -> None:
+    """Only the metadata the course and nbgrader read, on the notebook and on each cell."""
+    for key in list(nb.metadata):
+        if key not in NOTEBOOK_METADATA:
+            del nb.metadata[key]
+    for cell in nb.cells:
+        for key in list(cell.metadata):
+            if key not in CELL_METADATA:
+                del cell.metadata[key]
+
+
+DEFANG_STEPS: tuple[Callable[[nbformat.NotebookNode], None], ...] = (
+    clean_html_and_markdown, drop_output_metadata, keep_raster_attachments, keep_known_metadata)
+"""In order; each step changes the notebook in place."""
+
+
+def defang(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` with no active content left (changed in place and returned)."""
+    for step in DEFANG_STEPS:
+        step(nb)
+    return nb
+
+
+
+@pass_context
+def markdown2html(context: Any, source: str) -> str:
+    """nbconvert's Markdown filter without its ``allow_harmful_protocols``: a ``javascript:`` link
+    written in Markdown syntax (which no HTML cleaning of the source can see) becomes ``#harmful-link``.
+
+    Registered for nbgrader's formgrader and feedback in ``nbgrader_config.py`` (``HTMLExporter.filters``).
+    """
+    cell = context.get("cell", {})
+    path = context.get("resources", {}).get("metadata", {}).get("path", "")
+    renderer = IPythonRenderer(escape=False, allow_harmful_protocols=False, attachments=cell.get("attachments", {}),
+                               path=path)
+    return MarkdownWithMath(renderer=renderer).render(source)

@@ -117,7 +117,7 @@ def find_submissions(target: Path, roster: set[str] | None = None) -> Intake:
         candidates = []
         for entry in sorted(target.iterdir(), key=lambda p: os.fsencode(p.name)):
             candidates += _entry(entry, intake)
-    _assign_ids(candidates, intake, roster)
+    _assign_ids(candidates, intake, roster, target if stat.S_ISDIR(st.st_mode) else target.parent)
     return intake
 
 
@@ -132,19 +132,19 @@ def _entry(entry: Path, intake: Intake) -> list[tuple[str, str, Path, os.stat_re
         files = []
         for p in sorted(entry.iterdir(), key=lambda p: os.fsencode(p.name)):
             if p.name.startswith("."):
-                intake.refused.append(Refusal(shown(p), "its name starts with a dot (a hidden file)"))
+                intake.refused.append(Refusal(shown(Path(entry.name, p.name)), "its name starts with a dot (a hidden file)"))
             else:
                 files.append(p)
         notebooks = [p for p in files if p.suffix == ".ipynb"] or files
         for extra in notebooks[1:] + [p for p in files if p not in notebooks]:
-            intake.refused.append(Refusal(shown(extra), f"only one file per student folder is graded "
+            intake.refused.append(Refusal(shown(Path(entry.name, extra.name)), f"only one file per student folder is graded "
                                           f"({shown(notebooks[0].name)} was taken)"))
         return [(student_id(entry.name), entry.name, notebooks[0], os.lstat(notebooks[0]))] if notebooks else []
     return [(student_id(entry.stem), entry.stem, entry, st)]
 
 
 def _assign_ids(candidates: list[tuple[str, str, Path, os.stat_result]], intake: Intake,
-                roster: set[str] | None) -> None:
+                roster: set[str] | None, root: Path) -> None:
     """An id is kept only by a file whose name is already exactly that id and unique; clashes are refused."""
     by_id: dict[str, list[tuple[str, Path, os.stat_result]]] = {}
     for sid, stem, path, st in candidates:
@@ -153,7 +153,7 @@ def _assign_ids(candidates: list[tuple[str, str, Path, os.stat_result]], intake:
         exact = [g for g in group if g[0] == sid]
         owner = exact[0] if len(exact) == 1 else group[0] if len(group) == 1 else None
         for stem, path, st in group:
-            name = shown(path)
+            name = shown(path.relative_to(root))
             if owner is None or (stem, path) != owner[:2]:
                 others = ", ".join(shown(p.name) for _, p, _ in group if p != path)
                 intake.refused.append(Refusal(name, f"its name cleans to student id {sid!r}, which clashes with "

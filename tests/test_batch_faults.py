@@ -199,7 +199,7 @@ def test_grade_command_on_a_hostile_folder_grades_everyone_and_lists_every_refus
     assert proc.returncode == 0, out + proc.stderr.decode(errors="replace")
     results = _results(tmp_path / "results")
     assert results["alice"]["score"] == results["bob"]["score"] == 7.0
-    assert results["caf-"]["score"] == 0 and results["deep"]["score"] == 0
+    assert results["caf"]["score"] == 0 and results["deep"]["score"] == 0
     assert "levels deep" in json.dumps(results["deep"])
     for name, reason in (("bob!.ipynb", "clashes with bob.ipynb"), (".dotfile.ipynb", "dot"),
                          ("mallory.ipynb", "symbolic link"), ("eve.ipynb", "symbolic link"), ("pipe.ipynb", "fifo")):
@@ -207,6 +207,6 @@ def test_grade_command_on_a_hostile_folder_grades_everyone_and_lists_every_refus
     for refused in ("mallory", "eve", "pipe"):
         assert results[refused]["score"] == 0
     submitted = tmp_path / "submitted"
-    assert sorted(p.name for p in submitted.iterdir()) == ["alice", "bob", "caf-", "deep"]
+    assert sorted(p.name for p in submitted.iterdir()) == ["alice", "bob", "caf", "deep"]
     assert not any(b"root only" in p.read_bytes() for p in submitted.rglob("*") if p.is_file())
     assert "4 graded, 5 not graded, 0 internal errors" in out

@@ -131,6 +131,8 @@ def nesting_depth(text: str) -> int:
         if token in "[{":
             depth += 1
             deepest = max(deepest, depth)
+            if deepest > MAX_NESTING:
+                break  # deep enough to refuse; no need to scan the rest
         elif token in "]}":
             depth -= 1
     return deepest

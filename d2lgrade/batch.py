@@ -1,23 +1,32 @@
 """Grading many submissions of one assignment: intake, grading core, results, gradebook.
 
 Per assignment: the bundle is loaded and the gradebook prepared once. Per submission: the bytes
-are archived first, graded by the core, then written (results JSON, atomically) and recorded. A
-submission that cannot be graded gets a zero with its reason; the batch goes on.
+are read once through a no-follow descriptor, archived, graded by the core, then written (results
+JSON, atomically) and recorded. Nothing one submission does escapes its own job: each batch step
+runs under a catch-all that logs the traceback to ``<output>/<assignment>/grading.log`` and gives
+that student a zero with a reason; the batch goes on. Intake never follows a link, never renames
+on a clash, and lists every file it does not grade with the reason.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import logging
+import os
 import re
+import stat
+import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from d2lgrade.course import Course
-from d2lgrade.grade import Assignment, grade_bytes
+from d2lgrade.grade import INTERNAL_ERROR, MAX_NOTEBOOK_BYTES, Assignment, Job, grade_bytes, rejected_result
 from d2lgrade.gradebook import archive, ensure_assignment, record, write_atomic
 from d2lgrade.results import SubmissionResult, gradescope_json
 
+LOG = logging.getLogger("d2lgrade.grading")
 _STUDENT_ID = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 
@@ -29,85 +38,256 @@ class Submission:
     path: Path
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A file that is not graded, and why (the student id it would have had, when one is safe to use)."""
+
+    name: str
+    reason: str
+    student: str | None = None
+
+
+@dataclass
+class Intake:
+    """What a submissions folder holds: files to grade, and every file not graded with its reason."""
+
+    submissions: list[Submission] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+@dataclass
+class BatchReport:
+    """The batch's outcome for the summary and the exit status."""
+
+    results: list[SubmissionResult] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)
+
+
+def shown(name: str | Path) -> str:
+    """A file name as printable ASCII whatever its bytes (non-UTF-8 names arrive as surrogates)."""
+    return os.fsencode(str(name)).decode("ascii", "backslashreplace")
+
+
+def say(text: str) -> None:
+    """Print a line that no stdout encoding can refuse."""
+    enc = getattr(sys.stdout, "encoding", None) or "ascii"
+    print(text.encode(enc, "backslashreplace").decode(enc, "replace"), flush=True)
+
+
 def student_id(name: str) -> str:
     """A gradebook-safe student id from a file or folder name."""
     cleaned = _STUDENT_ID.sub("-", name).strip("-.")
     return cleaned or "unnamed"
 
 
-def find_submissions(target: Path) -> list[Submission]:
+def read_roster(path: Path) -> set[str]:
+    """Student ids from a CSV with a header: the ``id`` (or ``student_id``) column, else the first."""
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return set()
+    header = [h.strip().lower() for h in rows[0]]
+    col = next((header.index(h) for h in ("id", "student_id", "student") if h in header), 0)
+    return {r[col].strip() for r in rows[1:] if len(r) > col and r[col].strip()}
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a named pipe (fifo)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def find_submissions(target: Path, roster: set[str] | None = None) -> Intake:
     """One file (student = its stem), or a folder of ``<student>.ipynb`` or ``<student>/*.ipynb``.
 
-    Every file of a folder is taken, whatever its extension, so that a wrongly named file gets a
-    zero with a reason instead of silently disappearing.
+    Every entry of a folder is accounted for: graded, or refused with a reason (links, fifos,
+    dotfiles, id clashes, ids not on the roster). Nothing is followed and nothing is renamed.
     """
-    if target.is_file():
-        return [Submission(student_id(target.stem), target)]
-    if not target.is_dir():
-        raise FileNotFoundError(f"{target}: no such file or folder")
-    found: list[Submission] = []
-    for entry in sorted(target.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_file():
-            found.append(Submission(student_id(entry.stem), entry))
-        elif entry.is_dir():
-            files = sorted(p for p in entry.iterdir() if p.is_file() and not p.name.startswith("."))
-            notebooks = [p for p in files if p.suffix == ".ipynb"] or files
-            if notebooks:
-                found.append(Submission(student_id(entry.name), notebooks[0]))
-    return _distinct(found)
+    intake = Intake()
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{shown(target)}: no such file or folder") from None
+    if not stat.S_ISDIR(st.st_mode):
+        candidates = [(student_id(target.stem), student_id(target.stem), target, st)]
+    else:
+        candidates = []
+        for entry in sorted(target.iterdir(), key=lambda p: os.fsencode(p.name)):
+            candidates += _entry(entry, intake)
+    _assign_ids(candidates, intake, roster, target if stat.S_ISDIR(st.st_mode) else target.parent)
+    return intake
 
 
-def _distinct(found: list[Submission]) -> list[Submission]:
-    """Two files of one student id (alice.ipynb, alice.txt) both get graded: the later ones are named
-    by their whole file name, so neither result overwrites the other."""
-    seen: set[str] = set()
-    out = []
-    for sub in found:
-        student = sub.student
-        if student in seen:
-            student = student_id(sub.path.name)
-            n = 2
-            while student in seen:
-                student, n = f"{student_id(sub.path.name)}-{n}", n + 1
-        seen.add(student)
-        out.append(Submission(student, sub.path))
-    return out
+def _entry(entry: Path, intake: Intake) -> list[tuple[str, str, Path, os.stat_result]]:
+    """A folder entry as (id, raw stem, path, lstat) candidates; refusals go straight to the intake."""
+    st = os.lstat(entry)
+    if entry.name.startswith("."):
+        intake.refused.append(Refusal(shown(entry.name), "its name starts with a dot (a hidden file); "
+                                      "rename it to <student>.ipynb to have it graded"))
+        return []
+    if stat.S_ISDIR(st.st_mode):
+        files = []
+        for p in sorted(entry.iterdir(), key=lambda p: os.fsencode(p.name)):
+            if p.name.startswith("."):
+                intake.refused.append(Refusal(shown(Path(entry.name, p.name)), "its name starts with a dot (a hidden file)"))
+            else:
+                files.append(p)
+        notebooks = [p for p in files if p.suffix == ".ipynb"] or files
+        for extra in notebooks[1:] + [p for p in files if p not in notebooks]:
+            intake.refused.append(Refusal(shown(Path(entry.name, extra.name)), f"only one file per student folder is graded "
+                                          f"({shown(notebooks[0].name)} was taken)"))
+        return [(student_id(entry.name), entry.name, notebooks[0], os.lstat(notebooks[0]))] if notebooks else []
+    return [(student_id(entry.stem), entry.stem, entry, st)]
+
+
+def _assign_ids(candidates: list[tuple[str, str, Path, os.stat_result]], intake: Intake,
+                roster: set[str] | None, root: Path) -> None:
+    """An id is kept only by a file whose name is already exactly that id and unique; clashes are refused."""
+    by_id: dict[str, list[tuple[str, Path, os.stat_result]]] = {}
+    for sid, stem, path, st in candidates:
+        by_id.setdefault(sid, []).append((stem, path, st))
+    for sid, group in by_id.items():
+        exact = [g for g in group if g[0] == sid]
+        owner = exact[0] if len(exact) == 1 else group[0] if len(group) == 1 else None
+        for stem, path, st in group:
+            name = shown(path.relative_to(root))
+            if owner is None or (stem, path) != owner[:2]:
+                others = ", ".join(shown(p.name) for _, p, _ in group if p != path)
+                intake.refused.append(Refusal(name, f"its name cleans to student id {sid!r}, which clashes with "
+                                              f"{others}; rename it to your exact student id", None))
+            elif roster is not None and sid not in roster:
+                intake.refused.append(Refusal(name, f"{sid!r} is not a student id on the roster", None))
+            elif not stat.S_ISREG(st.st_mode):
+                intake.refused.append(Refusal(name, f"it is {_kind(st.st_mode)}, not a regular file; "
+                                              "submit the notebook file itself", sid))
+            else:
+                intake.submissions.append(Submission(sid, path))
+    intake.submissions.sort(key=lambda s: s.student)
+
+
+def read_submission(path: Path) -> bytes:
+    """The file's bytes, read once without following links or blocking on a fifo; ValueError says why not."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise ValueError(f"{shown(path.name)} could not be opened ({exc.strerror}); "
+                         "submit the notebook file itself, not a link") from exc
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(f.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{shown(path.name)} is {_kind(mode)}, not a regular file")
+        return f.read(MAX_NOTEBOOK_BYTES + 1)  # one byte over is enough for check_size to refuse it
 
 
 def results_path(output: Path, assignment: str, student: str) -> Path:
     return output / assignment / f"{student}.json"
 
 
-def grade_submissions(course: Course, assignment_id: str, submissions: Iterable[Submission], output: Path,
-                      gradebook: bool = True, log: Callable[[str], None] = print) -> list[SubmissionResult]:
+def grade_submissions(course: Course, assignment_id: str, submissions: Iterable[Submission] | Intake,
+                      output: Path, gradebook: bool = True, log: Callable[[str], None] = say) -> list[SubmissionResult]:
     """Grade each submission; write ``<output>/<assignment>/<student>.json``; record in the gradebook."""
+    return run_batch(course, assignment_id, submissions, output, gradebook, log).results
+
+
+def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submission] | Intake, output: Path,
+              gradebook: bool = True, log: Callable[[str], None] = say) -> BatchReport:
+    """The batch loop: one catch-all per submission, a log file for the instructor, a report for the summary."""
+    intake = submissions if isinstance(submissions, Intake) else Intake(list(submissions))
     assignment = Assignment.load(course.bundle_path(assignment_id))
-    notebook = assignment.bundle.notebook
     if gradebook:
         ensure_assignment(course, assignment_id)
-    results = []
-    for sub in submissions:
-        raw = sub.path.read_bytes()
-        if gradebook:
-            archive(course, assignment_id, notebook, sub.student, raw)
-        job = grade_bytes(assignment, raw, sub.student, sub.path.name)
+    (output / assignment_id).mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(output / assignment_id / "grading.log", encoding="utf-8", errors="backslashreplace")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.getLogger("d2lgrade").addHandler(handler)
+    report = BatchReport(refused=list(intake.refused))
+    try:
+        graded = {s.student for s in intake.submissions}
+        for sub in intake.submissions:
+            report.results.append(_one(course, assignment, sub, output, gradebook, log, report))
+        for refusal in intake.refused:
+            LOG.warning("not graded: %s: %s", refusal.name, refusal.reason)
+            log(f"{assignment_id} not graded: {refusal.name}: {refusal.reason}")
+            if refusal.student and refusal.student not in graded:
+                _write_refusal(assignment, refusal, output)
+        _summary(assignment_id, report, log)
+    finally:
+        logging.getLogger("d2lgrade").removeHandler(handler)
+        handler.close()
+    return report
+
+
+def _one(course: Course, assignment: Assignment, sub: Submission, output: Path, gradebook: bool,
+         log: Callable[[str], None], report: BatchReport) -> SubmissionResult:
+    """Read, archive, grade, write, record one submission; any failure stays here, as a zero with a reason."""
+    aid, notebook, name = assignment.bundle.assignment, assignment.bundle.notebook, shown(sub.path.name)
+    job: Job | None = None
+    step = "read"
+    try:
+        try:
+            raw = read_submission(sub.path)
+        except ValueError as exc:
+            job = grade_bytes(assignment, b"", sub.student, name)
+            job.result = rejected_result(job, str(exc))
+            raw = None
+        if raw is not None:
+            if gradebook:
+                step = "archive"
+                archive(course, aid, notebook, sub.student, raw)
+            step = "grade"
+            job = grade_bytes(assignment, raw, sub.student, name)
+            if job.failed_step:
+                report.internal_errors.append(f"{sub.student} ({name}): step {job.failed_step}")
+        assert job is not None and job.result is not None
         result = job.result
-        assert result is not None
         if not sub.path.name.endswith(".ipynb") and result.problem is None:
-            result = _with_note(result, f"{sub.path.name} does not end in .ipynb; it was graded as a notebook.")
-        write_atomic(results_path(output, assignment_id, sub.student),
-                     json.dumps(gradescope_json(result), indent=2).encode())
-        if gradebook:
+            result = replace(result, notes=(*result.notes, f"{name} does not end in .ipynb; it was graded as a notebook."))
+        step = "write results"
+        write_atomic(results_path(output, aid, sub.student), json.dumps(gradescope_json(result), indent=2).encode())
+        if gradebook and raw is not None:
+            step = "record"
             record(course, job, notebook)
-        log(f"{assignment_id} {sub.student}: {result.score:g} / {result.max_score:g}"
-            + (f"  ({result.problem})" if result.problem else ""))
-        results.append(result)
-    return results
+    except Exception:
+        LOG.exception("internal error for student %s (%s) in step %s", sub.student, name, step)
+        report.internal_errors.append(f"{sub.student} ({name}): step {step}")
+        result = _internal_zero(assignment, sub, name, output)
+    log(f"{aid} {sub.student}: {result.score:g} / {result.max_score:g}"
+        + (f"  ({result.problem})" if result.problem else ""))
+    return result
 
 
-def _with_note(result: SubmissionResult, note: str) -> SubmissionResult:
-    from dataclasses import replace
+def _internal_zero(assignment: Assignment, sub: Submission, name: str, output: Path) -> SubmissionResult:
+    """A zero saying grading failed on our side; its results JSON written if at all possible."""
+    job = Job(assignment, sub.student, name, b"", Path("."))
+    result = rejected_result(job, INTERNAL_ERROR)
+    try:
+        write_atomic(results_path(output, assignment.bundle.assignment, sub.student),
+                     json.dumps(gradescope_json(result), indent=2).encode())
+    except Exception:
+        LOG.exception("could not write the results of student %s either", sub.student)
+    return result
 
-    return replace(result, notes=(*result.notes, note))
+
+def _write_refusal(assignment: Assignment, refusal: Refusal, output: Path) -> None:
+    """A refused file whose id is safe to use gets a results JSON with a zero and the reason."""
+    assert refusal.student is not None
+    job = Job(assignment, refusal.student, refusal.name, b"", Path("."))
+    result = rejected_result(job, f"{refusal.name} was not graded: {refusal.reason}.")
+    try:
+        write_atomic(results_path(output, assignment.bundle.assignment, refusal.student),
+                     json.dumps(gradescope_json(result), indent=2).encode())
+    except Exception:
+        LOG.exception("could not write the refusal of %s", refusal.name)
+
+
+def _summary(assignment_id: str, report: BatchReport, log: Callable[[str], None]) -> None:
+    lines = [f"{assignment_id}: {len(report.results)} graded, {len(report.refused)} not graded, "
+             f"{len(report.internal_errors)} internal errors"]
+    lines += [f"  not graded: {r.name}: {r.reason}" for r in report.refused]
+    lines += [f"  internal error: {e} (traceback in grading.log)" for e in report.internal_errors]
+    for line in lines:
+        LOG.info(line)
+        log(line)

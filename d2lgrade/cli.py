@@ -18,7 +18,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from d2lgrade.batch import find_submissions, grade_submissions
+    from d2lgrade.batch import find_submissions, read_roster, run_batch
 
     course = Course.find()
     if args.assignment not in course.assignments():
@@ -27,9 +27,10 @@ def _grade(args: argparse.Namespace) -> int:
     if not course.bundle_path(args.assignment).is_file():
         print(f"d2lgrade: {args.assignment} is not built yet; run `d2lgrade build {args.assignment}`", file=sys.stderr)
         return 2
-    subs = find_submissions(Path(args.submission))
-    grade_submissions(course, args.assignment, subs, Path(args.output), gradebook=not args.no_gradebook)
-    return 0
+    roster = read_roster(Path(args.roster)) if args.roster else None
+    intake = find_submissions(Path(args.submission), roster)
+    report = run_batch(course, args.assignment, intake, Path(args.output), gradebook=not args.no_gradebook)
+    return 4 if report.internal_errors else 0
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -93,10 +94,16 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="regenerate release/, the grading bundles and the Otter zips")
     b.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     b.set_defaults(run=_build)
-    g = sub.add_parser("grade", help="grade a submission (.ipynb) or a folder of them")
+    g = sub.add_parser("grade", help="grade a submission (.ipynb) or a folder of them",
+                       description="Exit status: 0 every file graded or refused with its reason; 4 some "
+                                   "submission hit an internal error (everyone else was graded; that student got "
+                                   "a zero saying so; tracebacks in <output>/<assignment>/grading.log); "
+                                   "2 bad arguments; 3 sandbox unavailable.")
     g.add_argument("assignment")
     g.add_argument("submission", help="a notebook, or a folder of <student>.ipynb or <student>/<notebook>.ipynb")
     g.add_argument("--output", default="results", help="where results JSON go (default: results/)")
+    g.add_argument("--roster", help="CSV with a column of student ids (id/student_id/first column): "
+                                    "only those ids are graded, other files are listed as not graded")
     g.add_argument("--no-gradebook", action="store_true", help="write results JSON only")
     g.set_defaults(run=_grade)
     v = sub.add_parser("validate", help="check that each solved source notebook gets full marks (trusted run)")

@@ -9,6 +9,8 @@ zero points and that reason. Per-assignment work (the bundle, the probes) is don
 from __future__ import annotations
 
 import json
+import logging
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +25,12 @@ from d2lgrade.judge import judge
 from d2lgrade.results import FAILED, QuestionResult, SubmissionResult
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+MAX_NESTING = 100
+"""JupyterLab writes notebooks about 6 levels deep; deeper input is refused before json.loads recurses."""
+MAX_CELLS = 2000
+LOG = logging.getLogger("d2lgrade.grading")
+INTERNAL_ERROR = ("grading failed on our side for this submission (an internal error, not your mistake); "
+                  "the instructor has the details and will regrade it.")
 
 
 class Rejected(Exception):
@@ -67,6 +75,8 @@ class Job:
     execution: execute.Execution | None = None
     result: SubmissionResult | None = None
     notes: list[str] = field(default_factory=list)
+    failed_step: str | None = None
+    """The step that raised an internal error, if one did (the result is then a zero with a reason)."""
 
 
 def check_size(job: Job) -> None:
@@ -84,8 +94,15 @@ def parse_notebook(job: Job) -> None:
     except UnicodeDecodeError as exc:
         raise Rejected(f"{job.source} is not UTF-8 text (byte {exc.start}); it is not a saved Jupyter notebook. "
                        "Download the notebook from JupyterLab (File > Download) and submit that file.") from exc
+    depth = nesting_depth(text)
+    if depth > MAX_NESTING:
+        raise Rejected(f"{job.source} nests lists/objects more than {MAX_NESTING} levels deep; a saved notebook "
+                       "never does. Download the notebook from JupyterLab (File > Download) and submit that file.")
     try:
         data = json.loads(text)
+    except RecursionError as exc:
+        raise Rejected(f"{job.source} is nested too deeply to read. Download the notebook from JupyterLab "
+                       "(File > Download) and submit that file.") from exc
     except json.JSONDecodeError as exc:
         raise Rejected(f"{job.source} is not valid notebook JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
                        "Submit the .ipynb file that JupyterLab saved, not a copy edited by hand.") from exc
@@ -93,6 +110,10 @@ def parse_notebook(job: Job) -> None:
         found = data.get("nbformat") if isinstance(data, dict) else type(data).__name__
         raise Rejected(f"{job.source} is not a version-4 Jupyter notebook (nbformat is {found!r}). "
                        "Open it in JupyterLab, save it, and submit it again.")
+    cells = data.get("cells")
+    if isinstance(cells, list) and len(cells) > MAX_CELLS:
+        raise Rejected(f"{job.source} has {len(cells)} cells, over the {MAX_CELLS}-cell limit. "
+                       "Start again from the released notebook and submit it with your answers.")
     try:
         nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)  # rejoins multi-line sources
         nbformat.validate(nb)
@@ -100,6 +121,24 @@ def parse_notebook(job: Job) -> None:
         raise Rejected(f"{job.source} is not a valid notebook ({str(exc).splitlines()[0][:200]}). "
                        "Open it in JupyterLab, save it, and submit it again.") from exc
     job.notebook = nb
+
+
+def nesting_depth(text: str) -> int:
+    """Deepest bracket nesting outside JSON strings, counted without recursion (json.loads would recurse)."""
+    depth = deepest = 0
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_NESTING:
+                break  # deep enough to refuse; no need to scan the rest
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def check_assignment(job: Job) -> None:
@@ -146,7 +185,8 @@ def rejected_result(job: Job, reason: str) -> SubmissionResult:
 
 def grade_bytes(assignment: Assignment, raw: bytes, student: str, source: str,
                 workdir: Path | None = None) -> Job:
-    """Run ``GRADE_STEPS`` on one submission's bytes; the job always ends with a result."""
+    """Run ``GRADE_STEPS`` on one submission's bytes; the job always ends with a result, never raises
+    for anything a submission does (an internal error is logged with its traceback and scored zero)."""
     with tempfile.TemporaryDirectory(prefix="d2lgrade-") as tmp:
         job = Job(assignment, student, source, raw, workdir or Path(tmp))
         try:
@@ -154,4 +194,8 @@ def grade_bytes(assignment: Assignment, raw: bytes, student: str, source: str,
                 step(job)
         except Rejected as exc:
             job.result = rejected_result(job, str(exc))
+        except Exception:  # anything a submission provokes stays in its own job
+            LOG.exception("internal error grading %s (student %s) in step %s", ascii(source), student, step.__name__)
+            job.result = rejected_result(job, INTERNAL_ERROR)
+            job.failed_step = step.__name__
     return job

@@ -100,11 +100,13 @@ def test_nbgrader_feedback_shows_verdicts_and_no_hidden_test(graded_course):
     assert "`c` should be an array of shape (3, 2, 4)" in html.replace("&#96;", "`")
 
 
-def test_folder_intake_keeps_every_file_under_a_distinct_student_id(tmp_path):
+def test_folder_intake_never_renames_a_clash_and_lists_every_file_not_graded(tmp_path):
     for name in ("alice.ipynb", "alice.txt", "bob.ipynb", ".DS_Store"):
         (tmp_path / name).write_text("{}")
     (tmp_path / "carol").mkdir()
     (tmp_path / "carol" / "data_manipulation.ipynb").write_text("{}")
-    found = find_submissions(tmp_path)
-    assert sorted(s.student for s in found) == ["alice", "alice.txt", "bob", "carol"]
-    assert len({s.path for s in found}) == 4
+    intake = find_submissions(tmp_path)
+    assert sorted(s.student for s in intake.submissions) == ["bob", "carol"]
+    refused = {r.name.rsplit("/", 1)[-1]: r.reason for r in intake.refused}
+    assert set(refused) == {"alice.ipynb", "alice.txt", ".DS_Store"}
+    assert "clashes with alice.txt" in refused["alice.ipynb"] and "dot" in refused[".DS_Store"]

@@ -57,4 +57,4 @@ lock:
 		--generate-hashes --quiet -o requirements/lock.txt
 
 clean:
-	rm -rf build results submitted autograded feedback gradebook.db
+	rm -rf build results submitted refused autograded feedback gradebook.db

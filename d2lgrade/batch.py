@@ -23,7 +23,7 @@ from pathlib import Path
 
 from d2lgrade.course import Course
 from d2lgrade.grade import INTERNAL_ERROR, MAX_NOTEBOOK_BYTES, Assignment, Job, grade_bytes, rejected_result
-from d2lgrade.gradebook import archive, ensure_assignment, record, write_atomic
+from d2lgrade.gradebook import archive, archive_refused, ensure_assignment, record, write_atomic
 from d2lgrade.results import SubmissionResult, gradescope_json
 
 LOG = logging.getLogger("d2lgrade.grading")
@@ -45,6 +45,8 @@ class Refusal:
     name: str
     reason: str
     student: str | None = None
+    path: Path | None = None
+    """The refused entry, kept byte for byte under ``refused/`` when it is a regular file."""
 
 
 @dataclass
@@ -126,19 +128,20 @@ def _entry(entry: Path, intake: Intake) -> list[tuple[str, str, Path, os.stat_re
     st = os.lstat(entry)
     if entry.name.startswith("."):
         intake.refused.append(Refusal(shown(entry.name), "its name starts with a dot (a hidden file); "
-                                      "rename it to <student>.ipynb to have it graded"))
+                                      "rename it to <student>.ipynb to have it graded", path=entry))
         return []
     if stat.S_ISDIR(st.st_mode):
         files = []
         for p in sorted(entry.iterdir(), key=lambda p: os.fsencode(p.name)):
             if p.name.startswith("."):
-                intake.refused.append(Refusal(shown(Path(entry.name, p.name)), "its name starts with a dot (a hidden file)"))
+                intake.refused.append(Refusal(shown(Path(entry.name, p.name)), "its name starts with a dot (a hidden file)",
+                                              path=p))
             else:
                 files.append(p)
         notebooks = [p for p in files if p.suffix == ".ipynb"] or files
         for extra in notebooks[1:] + [p for p in files if p not in notebooks]:
             intake.refused.append(Refusal(shown(Path(entry.name, extra.name)), f"only one file per student folder is graded "
-                                          f"({shown(notebooks[0].name)} was taken)"))
+                                          f"({shown(notebooks[0].name)} was taken)", path=extra))
         return [(student_id(entry.name), entry.name, notebooks[0], os.lstat(notebooks[0]))] if notebooks else []
     return [(student_id(entry.stem), entry.stem, entry, st)]
 
@@ -157,9 +160,9 @@ def _assign_ids(candidates: list[tuple[str, str, Path, os.stat_result]], intake:
             if owner is None or (stem, path) != owner[:2]:
                 others = ", ".join(shown(p.name) for _, p, _ in group if p != path)
                 intake.refused.append(Refusal(name, f"its name cleans to student id {sid!r}, which clashes with "
-                                              f"{others}; rename it to your exact student id", None))
+                                              f"{others}; rename it to your exact student id", None, path))
             elif roster is not None and sid not in roster:
-                intake.refused.append(Refusal(name, f"{sid!r} is not a student id on the roster", None))
+                intake.refused.append(Refusal(name, f"{sid!r} is not a student id on the roster", None, path))
             elif not stat.S_ISREG(st.st_mode):
                 intake.refused.append(Refusal(name, f"it is {_kind(st.st_mode)}, not a regular file; "
                                               "submit the notebook file itself", sid))
@@ -213,6 +216,8 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
             log(f"{assignment_id} not graded: {refusal.name}: {refusal.reason}")
             if refusal.student and refusal.student not in graded:
                 _write_refusal(assignment, refusal, output)
+            if gradebook:
+                _archive_refused(course, assignment_id, refusal)
         _summary(assignment_id, report, log)
     finally:
         logging.getLogger("d2lgrade").removeHandler(handler)
@@ -230,7 +235,7 @@ def _one(course: Course, assignment: Assignment, sub: Submission, output: Path, 
         try:
             raw = read_submission(sub.path)
         except ValueError as exc:
-            job = grade_bytes(assignment, b"", sub.student, name)
+            job = Job(assignment, sub.student, name, b"", Path("."))
             job.result = rejected_result(job, str(exc))
             raw = None
         if raw is not None:
@@ -269,6 +274,20 @@ def _internal_zero(assignment: Assignment, sub: Submission, name: str, output: P
     except Exception:
         LOG.exception("could not write the results of student %s either", sub.student)
     return result
+
+
+def _archive_refused(course: Course, assignment_id: str, refusal: Refusal) -> None:
+    """Nothing is lost: a refused regular file (dotfile, id clash, not on the roster) is kept byte for byte."""
+    if refusal.path is None:
+        return
+    try:
+        raw = read_submission(refusal.path)
+    except ValueError:
+        return  # a link, fifo or device: never followed, nothing of it to keep
+    try:
+        archive_refused(course, assignment_id, refusal.name, raw)
+    except Exception:
+        LOG.exception("could not keep the refused file %s", refusal.name)
 
 
 def _write_refusal(assignment: Assignment, refusal: Refusal, output: Path) -> None:

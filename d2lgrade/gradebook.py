@@ -56,6 +56,13 @@ def archive(course: Course, assignment: str, notebook: str, student: str, raw: b
     return folder / f"{notebook}.ipynb"
 
 
+def archive_refused(course: Course, assignment: str, name: str, raw: bytes) -> Path:
+    """Keep a file intake refused, byte for byte, in ``refused/<assignment>/`` under its printable name."""
+    path = course.root / "refused" / assignment / name.replace("/", "__")
+    write_atomic(path, raw)
+    return path
+
+
 def ensure_assignment(course: Course, assignment: str) -> None:
     """Register the assignment in this gradebook if the build ran against another database."""
     with Gradebook(course.db_url) as gb:

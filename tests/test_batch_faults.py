@@ -187,7 +187,7 @@ def test_grade_command_on_a_hostile_folder_grades_everyone_and_lists_every_refus
     nb = {"nbformat": 4, "nbformat_minor": 5, "cells": [], "metadata": {"x": None}}
     (inbox / "deep.ipynb").write_text(json.dumps(nb).replace("null", "[" * 100_000 + "]" * 100_000))
     secret = tmp_path / "secret.ipynb"
-    secret.write_bytes(complete)
+    secret.write_bytes(b'{"root only": true}')
     secret.chmod(0o600)
     (inbox / "mallory.ipynb").symlink_to(inbox / "alice.ipynb")
     (inbox / "eve.ipynb").symlink_to(secret)
@@ -210,3 +210,6 @@ def test_grade_command_on_a_hostile_folder_grades_everyone_and_lists_every_refus
     assert sorted(p.name for p in submitted.iterdir()) == ["alice", "bob", "caf", "deep"]
     assert not any(b"root only" in p.read_bytes() for p in submitted.rglob("*") if p.is_file())
     assert "4 graded, 5 not graded, 0 internal errors" in out
+    refused = tmp_path / "refused" / ASSIGNMENT
+    assert (refused / "bob!.ipynb").read_bytes() == NOT_A_NOTEBOOK and (refused / ".dotfile.ipynb").read_bytes() == complete
+    assert sorted(p.name for p in refused.iterdir()) == [".dotfile.ipynb", "bob!.ipynb"]  # links and fifos: nothing kept

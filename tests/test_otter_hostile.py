@@ -107,9 +107,8 @@ for pattern in ['/autograder/**/otter_config.json', '/tmp/**/otter_config.json',
         found += glob.glob(pattern, recursive=True)
     except Exception:
         pass
-lt = X < Y
-if found:
-    raise SystemExit('references readable: ' + repr(found[:3]))
+lt = None if found else X < Y  # readable references cost this point
+print(found[:3])
 """
 
 

@@ -1,11 +1,17 @@
 """Otter-Grader integration: the same grading core inside an Otter autograder zip.
 
 The zip's ``otter_config.json`` carries the assignment's bundle as this plugin's configuration, so
-the references stay in the grader's configuration folder and are never copied beside the
-submission (Otter copies ``tests/`` and ``files/`` there). In ``before_execution`` the plugin grades
-the submission with :data:`d2lgrade.grade.GRADE_STEPS`, in its own kernel, and hands Otter an empty
-notebook to run; in ``after_grading`` it replaces Otter's results with its verdicts. One
-implementation of the checks serves ``otter run``, Gradescope and ``d2lgrade grade``.
+the references stay in the grader's configuration folder, which the sandbox never binds. Otter
+itself trusts the submission folder: it loads a ``.OTTER_LOG`` there with dill and starts its kernel
+there (so a ``ipykernel_launcher.py`` beside the notebook would run as the grader). So the plugin's
+earliest hook, ``before_grading``, reads the one notebook's bytes, empties the folder and grades
+the bytes with :data:`d2lgrade.grade.GRADE_STEPS` in the sandbox; Otter then runs an empty notebook
+in an empty folder, and ``after_grading`` replaces Otter's results with the verdicts.
+
+What Otter does before any plugin loads (glob, ``nbformat.read``) can still fail on a hostile
+submission, so the zip's ``run_otter.py`` calls :func:`run_autograder` instead: it reduces the
+submission folder to the one notebook first and writes a zero with a reason whenever grading
+cannot finish.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import re
 import shutil
 import tempfile
+import traceback
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,10 +31,74 @@ from otter.plugins import AbstractOtterPlugin
 from otter.test_files.abstract_test import TestCase, TestCaseResult, TestFile
 
 from d2lgrade.bundle import FORMAT, Bundle
-from d2lgrade.grade import Assignment, grade_bytes
+from d2lgrade.grade import Assignment, Job, grade_bytes, rejected_result
 from d2lgrade.results import PASSED, QuestionResult, SubmissionResult, entry_name, gradescope_json
 
 PLUGIN = "d2lgrade.otter_plugin.D2LGradePlugin"
+
+SAFE_CONFIG = {"zips": False, "pdf": False, "token": None, "grade_from_log": False, "debug": False}
+"""Otter settings that would unpack, export or deserialise submission content: all off."""
+
+
+class SubmissionUnusable(Exception):
+    """The submission folder does not hold exactly one plain notebook; the message says what to do."""
+
+
+def take_notebook(folder: Path) -> tuple[str, bytes]:
+    """The one top-level ``.ipynb`` in ``folder`` (name, bytes); the folder is emptied either way.
+
+    Everything else (logs, modules, folders, links, the support files Otter copied) is deleted
+    before Otter can load or import it.
+    """
+    try:
+        notebooks = sorted(p for p in folder.iterdir() if p.name.endswith(".ipynb"))
+        found = [(p.name, p.read_bytes()) for p in notebooks if p.is_file() and not p.is_symlink()]
+    finally:
+        empty_folder(folder)
+    if len(notebooks) != 1 or len(found) != 1:
+        what = "no notebook" if not notebooks else (
+            f"{len(notebooks)} notebooks ({', '.join(p.name for p in notebooks[:5])})" if len(notebooks) > 1
+            else f"{notebooks[0].name}, which is not a plain file")
+        raise SubmissionUnusable(f"The submission has {what}. Submit exactly one .ipynb file: your saved notebook "
+                                 "(or a zip holding only it).")
+    return found[0]
+
+
+def empty_folder(folder: Path) -> None:
+    """Delete everything inside ``folder``, never following a link."""
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def zero_result(bundle: Bundle, source: str, reason: str) -> SubmissionResult:
+    """Zero on every question with ``reason``, as :func:`d2lgrade.grade.rejected_result` gives it."""
+    assignment = Assignment(bundle, (), kernel_factory=lambda: None)
+    return rejected_result(Job(assignment, Path(source).stem, source, b"", Path(".")), reason)
+
+
+def grade_safely(bundle: Bundle, raw: bytes, source: str) -> SubmissionResult:
+    """The sandboxed core; any failure in it is a zero with a reason, its traceback on stdout."""
+    try:
+        return grade_bytes(Assignment.from_bundle(bundle), raw, student=Path(source).stem, source=source).result
+    except Exception as exc:  # noqa: BLE001 -- a hostile submission ends in a result, never a crash
+        print(f"d2lgrade: grading {source} failed:\n{traceback.format_exc()}", flush=True)
+        return zero_result(bundle, source, f"{source} could not be graded ({type(exc).__name__}). "
+                                           "Open it in JupyterLab, run all cells, save it and submit it again; "
+                                           "if this persists, tell your instructor.")
+
+
+def write_results(path: Path, result: SubmissionResult) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(gradescope_json(result), indent=2), encoding="utf-8")
+
+
+def config_bundle(config: dict[str, Any]) -> Bundle:
+    """The bundle this plugin is configured with in ``otter_config.json``."""
+    (plugin,) = [p[PLUGIN] for p in config["plugins"] if isinstance(p, dict) and PLUGIN in p]
+    return Bundle.from_json(json.dumps(plugin["bundle"]))
 
 
 class Verdict(TestFile):
@@ -56,12 +127,27 @@ class D2LGradePlugin(AbstractOtterPlugin):
     """Grades with d2lgrade during Otter's run; configured with ``{"bundle": <bundle JSON>}``."""
 
     result: SubmissionResult | None = None
+    verdicts: list[SubmissionResult] = []  # noqa: RUF012 -- shared on purpose: read by run_autograder if Otter fails
+    """Every verdict reached in this process, so a failure in Otter after grading keeps the grade."""
 
-    def before_execution(self, submission: Any) -> Any:
+    def before_grading(self, ag_config: Any) -> None:
+        """Otter's earliest hook, before it loads a log, exports a PDF or starts a kernel."""
+        for key, value in SAFE_CONFIG.items():
+            setattr(ag_config, key, value)
         bundle = Bundle.from_json(json.dumps(self.plugin_config["bundle"]))
         path = Path(self.submission_path)
-        job = grade_bytes(Assignment.from_bundle(bundle), path.read_bytes(), student=path.stem, source=path.name)
-        self.result = job.result
+        try:
+            name, raw = take_notebook(path.parent)
+            self.result = grade_safely(bundle, raw, name)
+        except SubmissionUnusable as exc:
+            self.result = zero_result(bundle, path.name, str(exc))
+        finally:  # what Otter goes on to run: nothing, in an empty folder
+            (path.parent / "tests").mkdir(exist_ok=True)
+            path.write_text("" if path.suffix == ".py" else nbformat.writes(nbformat.v4.new_notebook()),
+                            encoding="utf-8")
+        self.verdicts.append(self.result)
+
+    def before_execution(self, submission: Any) -> Any:
         return nbformat.v4.new_notebook()
 
     def after_grading(self, results: Any) -> None:
@@ -71,6 +157,49 @@ class D2LGradePlugin(AbstractOtterPlugin):
         for q in self.result.autograded:
             results.results[entry_name(q)] = Verdict(q)
         results.set_output(gradescope_json(self.result)["output"])
+
+
+def run_autograder(autograder_dir: Path) -> None:
+    """The zip's entry point (``run_otter.py``): Otter's run, made safe for any submission.
+
+    The submission folder is reduced to its one notebook before Otter reads anything, a notebook
+    Otter's own reader would crash on is graded (to its reason) without Otter, and any failure of
+    Otter still leaves ``results/results.json``: the verdict if one was reached, else a zero.
+    """
+    results = autograder_dir / "results" / "results.json"
+    bundle = config_bundle(json.loads((autograder_dir / "source" / "otter_config.json").read_text(encoding="utf-8")))
+    folder = autograder_dir / "submission"
+    try:
+        name, raw = take_notebook(folder)
+    except SubmissionUnusable as exc:
+        return write_results(results, zero_result(bundle, "submission", str(exc)))
+    try:
+        nbformat.reads(raw.decode("utf-8"), as_version=nbformat.NO_CONVERT)
+    except Exception:  # noqa: BLE001 -- e.g. RecursionError on deep nesting, in Otter's reader before plugins
+        return write_results(results, grade_safely(bundle, raw, name))
+    (folder / name).write_bytes(raw)
+    D2LGradePlugin.verdicts.clear()
+    try:
+        from otter.run.run_autograder import main
+
+        main(str(autograder_dir))
+    except Exception:  # noqa: BLE001 -- Otter's failure must not cost the student the result
+        print(f"d2lgrade: Otter failed on {name}:\n{traceback.format_exc()}", flush=True)
+        write_results(results, D2LGradePlugin.verdicts[-1] if D2LGradePlugin.verdicts else zero_result(
+            bundle, name, f"The autograder failed on {name}; your instructor has the details. Submit again, and "
+                          "if this persists, tell your instructor."))
+
+
+RUN_OTTER_PY = '''\
+"""Runs the autograder: d2lgrade's safe wrapper around Otter (written by d2lgrade build)."""
+
+from pathlib import Path
+
+from d2lgrade.otter_plugin import run_autograder
+
+if __name__ == "__main__":
+    run_autograder(Path(__file__).resolve().parent.parent)
+'''
 
 
 def _pins(lock: Path) -> list[str]:
@@ -89,6 +218,7 @@ def write_autograder_zip(bundle: Bundle, dest: Path, project_root: Path) -> None
         "plugins": [{PLUGIN: {"bundle": {"format": FORMAT, **json.loads(bundle.to_json())}}}],
         "show_hidden": True,
         "print_summary": True,
+        **SAFE_CONFIG,
     }
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,8 +234,18 @@ def write_autograder_zip(bundle: Bundle, dest: Path, project_root: Path) -> None
             otter_generate(tests_dir="tests", output_path=str(dest), config="otter_config.json",
                            requirements="requirements.txt", no_environment=True, files=["d2lgrade-src"],
                            python_version=PYTHON_VERSION)
-    with zipfile.ZipFile(dest, "a") as zf:
-        zf.writestr("tests/", "")  # Otter copies tests/ into place; it must exist even when empty
+    _finish_zip(dest)
+
+
+def _finish_zip(dest: Path) -> None:
+    """Otter's ``run_otter.py`` replaced by :data:`RUN_OTTER_PY`; an empty ``tests/`` (Otter copies it)."""
+    with zipfile.ZipFile(dest) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist() if info.filename != "run_otter.py"]
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in members:
+            zf.writestr(info, data)
+        zf.writestr("run_otter.py", RUN_OTTER_PY)
+        zf.writestr("tests/", "")
 
 
 _PACKAGE_PYPROJECT = """\

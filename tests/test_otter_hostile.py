@@ -1,0 +1,154 @@
+"""Hostile submissions through the Otter zip: nothing from them runs outside the sandbox, and every
+one ends in a results.json with its exact score (both entry points: ``otter run`` and the zip's
+``run_otter.py`` in an /autograder-like folder)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import dill
+import nbformat
+import pytest
+
+from tests.test_hostile import FULL, SCENARIOS, answers
+
+OTTER = str(Path(sys.executable).parent / "otter")
+MARKER = Path("/tmp/d2lgrade-otter-hostile-marker")
+pytestmark = pytest.mark.slow
+
+
+class _Forge:
+    """Unpickling this writes the marker: proof that a log was deserialised."""
+
+    def __reduce__(self):
+        return (exec, (f"open({str(MARKER)!r}, 'w').write('ran')",))
+
+
+@pytest.fixture(scope="module")
+def ag_zip(course):
+    return course.otter_zip("s02_1")
+
+
+@pytest.fixture(scope="module")
+def release(course):
+    return nbformat.read(course.release_notebook("s02_1"), as_version=4)
+
+
+def _zip(path: Path, files: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _otter_run(ag_zip: Path, submission: Path, out: Path) -> dict:
+    MARKER.unlink(missing_ok=True)
+    subprocess.run([OTTER, "run", "-a", str(ag_zip), str(submission), "-o", str(out)],
+                   capture_output=True, text=True, cwd=out, timeout=900)
+    assert not MARKER.exists(), "submission content ran outside the sandbox"
+    return json.loads((out / "results.json").read_text())
+
+
+def _gradescope_run(ag_zip: Path, files: dict[str, bytes], tmp: Path) -> dict:
+    """The zip's own run_otter.py, in a fake /autograder folder (source, submission, results)."""
+    ag = tmp / "autograder"
+    for sub in ("source", "submission", "results"):
+        (ag / sub).mkdir(parents=True)
+    (ag / "submission_metadata.json").write_text("{}")
+    zipfile.ZipFile(ag_zip).extractall(ag / "source")
+    for name, data in files.items():
+        (ag / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
+        (ag / "submission" / name).write_bytes(data)
+    MARKER.unlink(missing_ok=True)
+    subprocess.run([sys.executable, str(ag / "source" / "run_otter.py")], capture_output=True, text=True,
+                   cwd=tmp, timeout=900)
+    assert not MARKER.exists(), "submission content ran outside the sandbox"
+    return json.loads((ag / "results" / "results.json").read_text())
+
+
+def _score(result: dict) -> float:
+    """Otter's results.json has no top-level score: the sum of its scored tests is the grade."""
+    return sum(t["score"] for t in result["tests"] if "score" in t)
+
+
+def _nb(release, scenario: str = "honest-complete") -> bytes:
+    return nbformat.writes(SCENARIOS[scenario].build(copy.deepcopy(release))).encode()
+
+
+SHADOW = f"open({str(MARKER)!r}, 'w').write('ran')\n".encode()
+
+
+def test_crafted_otter_log_and_shadow_modules_in_a_zip_give_zero_and_never_run(ag_zip, release, tmp_path):
+    blank = nbformat.writes(copy.deepcopy(release)).encode()
+    sub = _zip(tmp_path / "sub.zip", {"blank.ipynb": blank, ".OTTER_LOG": dill.dumps(_Forge()),
+                                     "ipykernel_launcher.py": SHADOW, "IPython/__init__.py": SHADOW,
+                                     "__init__.py": SHADOW, "d2lgrade/__init__.py": SHADOW})
+    assert _score(_otter_run(ag_zip, sub, tmp_path)) == 0
+
+
+@pytest.mark.parametrize("scenario", ["honest-complete", "forged-answer-report", "write-fake-results-gradebook-bundle"])
+def test_hostile_scenarios_score_the_same_through_otter_run(ag_zip, release, tmp_path, scenario):
+    nb = tmp_path / f"{scenario}.ipynb"
+    nb.write_bytes(_nb(release, scenario))
+    assert _score(_otter_run(ag_zip, nb, tmp_path)) == SCENARIOS[scenario].score
+
+
+READ_REFERENCES = """\
+import glob, os
+found = []
+for pattern in ['/autograder/**/otter_config.json', '/tmp/**/otter_config.json', '/work/**/otter_config.json',
+                '/work/**/bundle.json', '/proc/*/cwd/../source/otter_config.json']:
+    try:
+        found += glob.glob(pattern, recursive=True)
+    except Exception:
+        pass
+lt = None if found else X < Y  # readable references cost this point
+print(found[:3])
+"""
+
+
+def test_references_are_not_readable_from_the_sandbox(ag_zip, release, tmp_path):
+    nb = tmp_path / "peek.ipynb"
+    nb.write_bytes(nbformat.writes(answers(ex1_lt=READ_REFERENCES)(copy.deepcopy(release))).encode())
+    result = _otter_run(ag_zip, nb, tmp_path)
+    assert _score(result) == FULL, result
+
+
+DEEP = b'{"nbformat": 4, "nbformat_minor": 5, "cells": [], "metadata": {"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}"
+
+
+@pytest.mark.parametrize(("files", "says"), [
+    ({"a.ipynb": b"{}", "b.ipynb": b"{}"}, "2 notebooks"),
+    ({"notes.txt": b"hello", "sub/x.ipynb": b"{}"}, "no notebook"),
+    ({"deep.ipynb": DEEP}, "deep.ipynb"),
+])
+def test_unusable_submissions_get_zero_with_a_reason_in_the_gradescope_layout(ag_zip, tmp_path, files, says):
+    result = _gradescope_run(ag_zip, files, tmp_path)
+    assert _score(result) == 0 and len(result["tests"]) == 5
+    assert says in json.dumps(result)
+
+
+def test_crafted_log_and_shadow_modules_in_the_gradescope_layout(ag_zip, release, tmp_path):
+    files = {"sub.ipynb": _nb(release), ".OTTER_LOG": dill.dumps(_Forge()), "ipykernel_launcher.py": SHADOW,
+             "IPython/__init__.py": SHADOW}
+    assert _score(_gradescope_run(ag_zip, files, tmp_path)) == FULL
+
+
+def test_symlinked_notebook_is_refused(ag_zip, tmp_path):
+    ag_src = tmp_path / "link-target.ipynb"
+    ag_src.write_text("{}")
+    ag = tmp_path / "g"
+    ag.mkdir()
+    (tmp_path / "x").mkdir()
+    link = tmp_path / "x" / "l.ipynb"
+    link.symlink_to(ag_src)
+    from d2lgrade.otter_plugin import SubmissionUnusable, take_notebook
+
+    with pytest.raises(SubmissionUnusable, match="not a plain file"):
+        take_notebook(tmp_path / "x")
+    assert not list((tmp_path / "x").iterdir()) and ag_src.exists()

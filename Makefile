@@ -7,7 +7,7 @@ PYTHON ?= python3
 HOST_PYTHON := $(shell command -v $(PYTHON))
 # The environment's interpreter must be readable by the sandbox user: Debian's, not pyenv's under /root.
 BASE_PYTHON ?= /usr/bin/python3.11
-SYSTEM_PACKAGES := bubblewrap python3.11
+SYSTEM_PACKAGES := bubblewrap python3.11 python3-seccomp
 UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: grade test build samples goldens lint lock env clean
 
 $(VENV)/.installed: requirements/lock.txt pyproject.toml
-	@if ! command -v bwrap >/dev/null || [ ! -x $(BASE_PYTHON) ]; then \
+	@if ! command -v bwrap >/dev/null || [ ! -x $(BASE_PYTHON) ] || ! /usr/bin/python3 -c "import seccomp" 2>/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing system packages: $(SYSTEM_PACKAGES)"; \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null || \

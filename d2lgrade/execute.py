@@ -20,6 +20,9 @@ from queue import Empty
 from typing import Any
 
 import nbformat
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.connect import channel_socket_types
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
@@ -48,7 +51,13 @@ class Limits:
     restarts: int = 5
     """Kernel restarts per submission (after a crash or a hang) before giving up."""
     output_bytes: int = 1_000_000
-    """Outputs kept per cell; the rest is dropped as it arrives."""
+    """Outputs kept per student cell; the rest is dropped as it arrives."""
+    total_output_bytes: int = 8_000_000
+    """Outputs kept for all student cells of a submission together."""
+    report_bytes: int = 64_000_000
+    """Output kept per probe cell (the answer report: arrays up to the size plain.py sends)."""
+    message_bytes: int = 128 * 2**20
+    """Largest message the grader accepts from the kernel (zmq drops bigger ones before they are read)."""
 
 
 @dataclass
@@ -131,22 +140,52 @@ def run(nb: nbformat.NotebookNode, probes: list[dict[str, Any]], workdir: Path, 
 
 
 class _CappedClient(NotebookClient):
-    """Keeps at most ``output_bytes`` of output per cell: a flood of prints cannot fill the grader's memory."""
+    """Keeps outputs within :class:`Limits` as they arrive: per student cell, per submission, per probe
+    cell. A message that would pass a cap is dropped whole (a single 1 GiB print included), with a
+    note in the cell, so the autograded notebook and the grader's memory stay bounded."""
 
-    output_bytes = 1_000_000
+    limits = Limits()
+    used_total = 0
 
     def output(self, outs: list[nbformat.NotebookNode], msg: dict[str, Any], display_id: str | None,
                cell_index: int) -> nbformat.NotebookNode | None:
-        size = sum(len(json.dumps(o)) for o in outs)
-        if size > self.output_bytes:
+        probe = "probe" in self.nb.cells[cell_index].metadata.get("d2lgrade", {})
+        size = len(json.dumps(msg.get("content")))
+        in_cell = sum(len(json.dumps(o)) for o in outs)
+        over = in_cell + size > (self.limits.report_bytes if probe else self.limits.output_bytes)
+        if not probe:
+            over = over or self.used_total + size > self.limits.total_output_bytes
+        if over:
             if not (outs and outs[-1].get("name") == "truncated"):
                 outs.append(nbformat.v4.new_output("stream", name="truncated", text="[output truncated]\n"))
             return None
+        if not probe:
+            self.used_total += size
         return super().output(outs, msg, display_id, cell_index)
 
 
 class _Hung(Exception):
     """The kernel did not answer after an interrupt."""
+
+
+class _Unreadable(Exception):
+    """The kernel sent something the Jupyter client could not read (bad signature, content not a dict, ...)."""
+
+
+class BoundedKernelClient(AsyncKernelClient):
+    """A kernel client whose sockets refuse messages over :attr:`Limits.message_bytes` before reading them,
+    so no single output can take the grader's memory."""
+
+    max_message_bytes = Limits.message_bytes
+
+    def _create_connected_socket(self, channel: str, identity: bytes | None = None) -> zmq.Socket:
+        sock = self.context.socket(channel_socket_types[channel])
+        sock.linger = 1000
+        if identity:
+            sock.identity = identity
+        sock.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
+        sock.connect(self._make_url(channel))
+        return sock
 
 
 class _Run:
@@ -157,6 +196,7 @@ class _Run:
         self.nb, self.workdir, self.limits, self.factory, self.result = nb, workdir, limits, kernel_factory, result
         self.started = time.monotonic()
         self.kept: list[int] = []  # student cells that ran to the end: replayed after a restart
+        self.output_used = 0  # student output kept so far, across kernel incarnations
 
     def remaining(self) -> float:
         return self.limits.submission_seconds - (time.monotonic() - self.started)
@@ -169,16 +209,22 @@ class _Run:
                 self.result.notes.append(f"The kernel had to be restarted more than {self.limits.restarts} times; "
                                          "grading stopped there.")
                 break
+            if self.remaining() <= 0:
+                self._out_of_time(start)
+                break
             start = self._incarnation(start)
             restarts += 1
         self.result.seconds = time.monotonic() - self.started
 
     def _client(self) -> _CappedClient:
-        client = _CappedClient(self.nb, km=self.factory(), timeout=self.limits.cell_seconds,
-                               startup_timeout=self.limits.startup_seconds, allow_errors=True,
-                               interrupt_on_timeout=False, record_timing=False,
+        km = self.factory()
+        km.client_class = "d2lgrade.execute.BoundedKernelClient"
+        client = _CappedClient(self.nb, km=km, timeout=self.limits.cell_seconds,
+                               startup_timeout=max(1, int(min(self.limits.startup_seconds, self.remaining()))),
+                               allow_errors=True, interrupt_on_timeout=False, record_timing=False,
                                resources={"metadata": {"path": str(self.workdir)}}, log=_QUIET)
-        client.output_bytes = self.limits.output_bytes
+        client.limits = self.limits
+        client.used_total = self.output_used
         return client
 
     def _incarnation(self, start: int) -> int | None:
@@ -194,18 +240,23 @@ class _Run:
                         return None
                     if not self._cell(client, index):
                         return index + 1
-        except RuntimeError as exc:  # the kernel failed to start
+        except (RuntimeError, TimeoutError) as exc:  # the kernel failed to start
             self.result.notes.append(f"The notebook could not be run: {str(exc)[:300]}")
         finally:
+            self.output_used = client.used_total
             _shut_down(client)
         return None
 
     def _replay(self, client: NotebookClient) -> bool:
+        """Run again the cells that completed before a restart, within the same submission budget."""
         for index in self.kept:
             copy = nbformat.from_dict(self.nb.cells[index])
+            if self.remaining() <= 0:
+                self._out_of_time(index)
+                return False
             try:
                 self._execute(client, copy, index)
-            except (_Hung, DeadKernelError, CellTimeoutError):
+            except (_Hung, DeadKernelError, CellTimeoutError, _Unreadable):
                 self.result.notes.append(f"After a restart, cell {_position(copy)} could not be run again; "
                                          "grading stopped there.")
                 return False
@@ -220,6 +271,11 @@ class _Run:
             if not _answers(client, self.limits.interrupt_grace_seconds):
                 raise _Hung() from None
             raise
+        except DeadKernelError:
+            raise
+        except Exception as exc:  # whatever the kernel sent stays this submission's problem
+            _QUIET.info("unreadable kernel message in cell %s: %r", index, exc)
+            raise _Unreadable() from exc
 
     def _cell(self, client: NotebookClient, index: int) -> bool:
         """Run one cell; False when the kernel had to be abandoned (crash or hang)."""
@@ -235,6 +291,9 @@ class _Run:
             return False
         except DeadKernelError:
             self._crashed(cell, probe_id)
+            return False
+        except _Unreadable:
+            self._unreadable(cell, probe_id)
             return False
         if probe_id is None:
             self.kept.append(index)
@@ -258,6 +317,14 @@ class _Run:
                                      "and the kernel restarted.")
         else:
             self.result.failures[probe_id] = "Checking this answer made the Python kernel exit or crash."
+
+    def _unreadable(self, cell: nbformat.NotebookNode, probe_id: str | None) -> None:
+        what = "sent messages grading could not read (a tampered kernel session?)"
+        if probe_id is None:
+            self.result.notes.append(f"While cell {_position(cell)} ran, the kernel {what}; the cell was skipped "
+                                     "and the kernel restarted.")
+        else:
+            self.result.failures[probe_id] = f"While checking this answer, the kernel {what}; it earns nothing."
 
     def _out_of_time(self, index: int) -> None:
         self.result.notes.append(f"The notebook ran past the {self.limits.submission_seconds} s limit for a whole "

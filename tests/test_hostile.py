@@ -200,8 +200,9 @@ SCENARIOS = {
     "sys-exit": Scenario(answers(ex1_gt="gt = X > Y\nimport sys\nsys.exit(1)"), FULL),
     "os-exit-kills-kernel": Scenario(answers(ex1_gt="import os\ngt = X > Y\nos._exit(1)"), FULL - 1,
                                      "made the Python kernel exit or crash"),
+    # The kernel is PID 1 of its namespace: a SIGKILL it sends itself is ignored, so its answer stands.
     "sigkill-own-kernel": Scenario(answers(ex2_c="import os, signal\nc = a + b\nos.kill(os.getpid(), signal.SIGKILL)"),
-                                   FULL - 1, "made the Python kernel exit or crash"),
+                                   FULL),
     "keyboard-interrupt-after-answer": Scenario(answers(ex1_lt="lt = X < Y\nraise KeyboardInterrupt"), FULL),
     "base-exception-before-answer": Scenario(
         answers(ex1_gt="class Boom(BaseException):\n    pass\nraise Boom()\ngt = X > Y"), FULL - 1, "raised Boom"),

@@ -257,8 +257,11 @@ class _Run:
             try:
                 self._execute(client, copy, index)
             except (_Hung, DeadKernelError, CellTimeoutError, _Unreadable):
-                self.result.notes.append(f"After a restart, cell {_position(copy)} could not be run again; "
-                                         "grading stopped there.")
+                if self.remaining() < self.limits.cell_seconds:  # the budget, not the cell, ran out
+                    self._out_of_time(index)
+                else:
+                    self.result.notes.append(f"After a restart, cell {_position(copy)} could not be run again; "
+                                             "grading stopped there.")
                 return False
         return True
 

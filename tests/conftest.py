@@ -7,6 +7,7 @@ are shared by the tests that ask different questions of them (goldens, Otter agr
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -65,3 +66,14 @@ class Graded:
 @pytest.fixture(scope="session")
 def graded(bundles: dict[str, Bundle]) -> Graded:
     return Graded(bundles)
+
+
+def copy_course(bundles: dict[str, Bundle], assignment: str, root: Path) -> Course:
+    """A course at ``root`` with one assignment built: its config, source, release and bundle (no kernels run)."""
+    shutil.copy(COURSE.root / "nbgrader_config.py", root)
+    for folder in ("source", "release"):
+        shutil.copytree(COURSE.root / folder / assignment, root / folder / assignment)
+    copy = Course(root)
+    copy.bundle_path(assignment).parent.mkdir(parents=True)
+    copy.bundle_path(assignment).write_text(bundles[assignment].to_json())
+    return copy

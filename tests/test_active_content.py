@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -24,6 +23,7 @@ import pytest
 from d2lgrade.batch import Submission, grade_submissions
 from d2lgrade.course import Course
 from d2lgrade.defang import CLEANED_OUTPUT_TYPES, SAFE_OUTPUT_TYPES, defang
+from tests.conftest import copy_course
 from tests.test_hostile import FULL, answers
 
 ASSIGNMENT, NOTEBOOK = "s02_1", "data_manipulation"
@@ -109,14 +109,9 @@ def active_content(html: str) -> list[str]:
 def feedback_course(course, bundles, tmp_path_factory):
     """A copy of the course where the hostile submission and an honest one are graded, with feedback made."""
     root = tmp_path_factory.mktemp("active")
-    shutil.copy(course.root / "nbgrader_config.py", root)
-    for folder in ("source", "release"):
-        shutil.copytree(course.root / folder / ASSIGNMENT, root / folder / ASSIGNMENT)
     mp = pytest.MonkeyPatch()
     mp.delenv("D2LGRADE_DB_URL", raising=False)
-    tmp_course = Course(root)
-    tmp_course.bundle_path(ASSIGNMENT).parent.mkdir(parents=True)
-    tmp_course.bundle_path(ASSIGNMENT).write_text(bundles[ASSIGNMENT].to_json())
+    tmp_course = copy_course(bundles, ASSIGNMENT, root)
     release = nbformat.read(course.release_notebook(ASSIGNMENT), as_version=4)
     paths = {"hostile": root / "hostile.ipynb", "honest": root / "honest.ipynb"}
     nbformat.write(hostile_notebook(copy.deepcopy(release)), paths["hostile"])

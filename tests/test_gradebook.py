@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +11,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from d2lgrade.batch import Submission, find_submissions, grade_submissions
-from d2lgrade.course import Course
 from d2lgrade.samples import samples_dir
+from tests.conftest import copy_course
 
 ASSIGNMENT = "s02_1"
 NBGRADER = str(Path(sys.executable).parent / "nbgrader")
@@ -23,15 +22,9 @@ NBGRADER = str(Path(sys.executable).parent / "nbgrader")
 def graded_course(course, bundles, tmp_path_factory):
     """A copy of the course with the 2.1 samples (and a corrupt file) graded into its gradebook, twice."""
     root = tmp_path_factory.mktemp("course")
-    shutil.copy(course.root / "nbgrader_config.py", root)
-    for folder in ("source", "release"):
-        shutil.copytree(course.root / folder / ASSIGNMENT, root / folder / ASSIGNMENT)
     mp = pytest.MonkeyPatch()
     mp.delenv("D2LGRADE_DB_URL", raising=False)
-    tmp_course = Course(root)
-    bundle_path = tmp_course.bundle_path(ASSIGNMENT)
-    bundle_path.parent.mkdir(parents=True)
-    bundle_path.write_text(bundles[ASSIGNMENT].to_json())
+    tmp_course = copy_course(bundles, ASSIGNMENT, root)
     corrupt = root / "corrupt.ipynb"
     corrupt.write_bytes(b'{"cells": [')
     renamed = root / "renamed.txt"

@@ -152,3 +152,34 @@ def test_symlinked_notebook_is_refused(ag_zip, tmp_path):
     with pytest.raises(SubmissionUnusable, match="not a plain file"):
         take_notebook(tmp_path / "x")
     assert not list((tmp_path / "x").iterdir()) and ag_src.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["shape-without-entries-values", "shape-without-entries-interval",
+                                  "two-reports-for-one-probe"])
+def test_forged_reports_earn_the_same_through_otter_run(course, tmp_path, name):
+    """The forged-report family (tests/test_forged_reports.py) through the zip: the attacked questions lose."""
+    from tests.test_forged_reports import SCENARIOS as FORGERIES
+    from tests.test_forged_reports import WRONG, _submission
+
+    forgery = FORGERIES[name]
+    assignment = WRONG[forgery.questions[0]][0]
+    nb = tmp_path / f"{name}.ipynb"
+    nb.write_bytes(_submission(forgery))
+    result = _otter_run(course.otter_zip(assignment), nb, tmp_path)
+    attacked = {f"{WRONG[q][1]}" for q in forgery.questions}
+    by_id = {t["name"].split(": ", 1)[-1]: t for t in result["tests"] if "score" in t}
+    assert attacked <= set(by_id), result
+    assert all(by_id[q]["score"] == 0 for q in attacked), result
+    assert all(t["score"] == t["max_score"] for q, t in by_id.items() if q not in attacked), result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell, score", [("ESCAPES", FULL), ("REKEY_SESSION", FULL - 1)], ids=["escapes", "rekey"])
+def test_sandbox_limits_hold_through_otter_run(ag_zip, release, tmp_path, cell, score):
+    """The sandbox family (tests/test_sandbox_limits.py) through the zip."""
+    from tests import test_sandbox_limits
+
+    nb = tmp_path / "limits.ipynb"
+    nb.write_bytes(nbformat.writes(answers(ex1_gt=getattr(test_sandbox_limits, cell))(copy.deepcopy(release))).encode())
+    assert _score(_otter_run(ag_zip, nb, tmp_path)) == score

@@ -28,6 +28,7 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from d2lgrade.cpuwatch import CpuWatch
 from d2lgrade.plain import error_summary
 from d2lgrade.probe import MIME
 from d2lgrade.report import Invalid, validate_report
@@ -39,10 +40,14 @@ _QUIET.setLevel(logging.CRITICAL)  # kernel deaths and timeouts are reported in 
 
 @dataclass(frozen=True)
 class Limits:
-    """Wall-clock and size limits for running one submission."""
+    """Time and size limits for running one submission."""
 
     cell_seconds: int = 60
-    """A cell (or a probe) running longer is interrupted; if the kernel does not answer, restarted."""
+    """CPU time a cell (or a probe) may use before it is interrupted (killed and restarted if it does not
+    stop); counted by the kernel's cgroup, so machine load does not change it. Without a cgroup (the
+    instructor's trusted kernel) it is a wall-clock limit."""
+    cell_wall_factor: int = 5
+    """Wall-clock backstop per cell, as a multiple of ``cell_seconds``: for cells that wait without computing."""
     submission_seconds: int = 600
     """All cells and probes of one submission, restarts included."""
     startup_seconds: int = 60
@@ -168,6 +173,10 @@ class _Hung(Exception):
     """The kernel did not answer after an interrupt."""
 
 
+class _OverCpu(Exception):
+    """The cell used its CPU time and was interrupted (the kernel lives on)."""
+
+
 class _Unreadable(Exception):
     """The kernel sent something the Jupyter client could not read (bad signature, content not a dict, ...)."""
 
@@ -256,7 +265,7 @@ class _Run:
                 return False
             try:
                 self._execute(client, copy, index)
-            except (_Hung, DeadKernelError, CellTimeoutError, _Unreadable):
+            except (_Hung, DeadKernelError, CellTimeoutError, _Unreadable, _OverCpu):
                 if self.remaining() < self.limits.cell_seconds:  # the budget, not the cell, ran out
                     self._out_of_time(index)
                 else:
@@ -266,7 +275,27 @@ class _Run:
         return True
 
     def _execute(self, client: NotebookClient, cell: nbformat.NotebookNode, index: int) -> None:
-        client.timeout = max(1, int(min(self.limits.cell_seconds, self.remaining())))
+        group = getattr(client.km, "group", None)
+        if group is None:
+            client.timeout = max(1, int(min(self.limits.cell_seconds, self.remaining())))
+            return self._execute_timed(client, cell, index)
+        client.timeout = max(1, int(min(self.limits.cell_seconds * self.limits.cell_wall_factor, self.remaining())))
+        spare = frozenset({client.km.provisioner.process.pid}) if client.km.provisioner else frozenset()
+        with CpuWatch(group, self.limits.cell_seconds, self.limits.interrupt_grace_seconds, spare) as watch:
+            try:
+                self._execute_timed(client, cell, index)
+            except DeadKernelError:
+                if watch.hung:
+                    raise _Hung() from None
+                raise
+        if watch.hung:
+            raise _Hung()
+        if watch.fired:
+            raise _OverCpu()
+        return None
+
+    def _execute_timed(self, client: NotebookClient, cell: nbformat.NotebookNode, index: int) -> None:
+        """Run a cell under nbclient's wall-clock timeout: interrupt it when it passes, restart if it hangs."""
         try:
             client.execute_cell(cell, index)
         except CellTimeoutError:
@@ -284,13 +313,18 @@ class _Run:
         """Run one cell; False when the kernel had to be abandoned (crash or hang)."""
         cell = self.nb.cells[index]
         probe_id = cell.metadata.get("d2lgrade", {}).get("probe")
+        cpu_limit, wall_limit = self._limits_text(client)
         try:
             self._execute(client, cell, index)
+        except _OverCpu:
+            self._timed_out(cell, probe_id, "was stopped", cpu_limit)
+            return True
         except CellTimeoutError:
-            self._timed_out(cell, probe_id, "was stopped")
+            self._timed_out(cell, probe_id, "was stopped", wall_limit)
             return True
         except _Hung:
-            self._timed_out(cell, probe_id, "did not stop when interrupted; the kernel was restarted")
+            self._timed_out(cell, probe_id, "did not stop when interrupted; the kernel was restarted",
+                            f"{cpu_limit} or {wall_limit}" if cpu_limit != wall_limit else cpu_limit)
             return False
         except DeadKernelError:
             self._crashed(cell, probe_id)
@@ -305,14 +339,18 @@ class _Run:
             _read_probe(cell, probe_id, self.result)
         return True
 
-    def _timed_out(self, cell: nbformat.NotebookNode, probe_id: str | None, what: str) -> None:
-        seconds = self.limits.cell_seconds
+    def _timed_out(self, cell: nbformat.NotebookNode, probe_id: str | None, what: str, limit: str) -> None:
         if probe_id is None:
-            self.result.notes.append(f"Cell {_position(cell)} ran past the {seconds} s limit and {what} "
-                                     "(an infinite loop?); the cells after it ran on.")
+            self.result.notes.append(f"Cell {_position(cell)} ran past {limit} and {what}; the cells after it ran on.")
         else:
-            self.result.failures[probe_id] = f"Checking this answer ran past the {seconds} s limit and {what} " \
-                                             "(an infinite loop?)."
+            self.result.failures[probe_id] = f"Checking this answer ran past {limit} and {what}."
+
+    def _limits_text(self, client: NotebookClient) -> tuple[str, str]:
+        """How the CPU limit and the wall-clock limit of a cell read in messages."""
+        seconds = self.limits.cell_seconds
+        if getattr(client.km, "group", None) is None:
+            return f"the {seconds} s limit", f"the {seconds} s limit"
+        return f"the {seconds} s limit of CPU time", f"the {seconds * self.limits.cell_wall_factor} s wall-clock limit"
 
     def _crashed(self, cell: nbformat.NotebookNode, probe_id: str | None) -> None:
         if probe_id is None:

@@ -22,7 +22,8 @@ from d2lgrade.samples import fill, parse_scenario
 ROOT = Path(__file__).resolve().parents[1]
 COMPLETE_PATH = ROOT / "tests" / "submissions" / "s02_1" / "complete.py"
 COMPLETE = parse_scenario(COMPLETE_PATH.read_text(), str(COMPLETE_PATH))
-LIMITS = Limits(cell_seconds=8, submission_seconds=240, interrupt_grace_seconds=3, restarts=5, output_bytes=200_000)
+LIMITS = Limits(cell_seconds=8, cell_wall_factor=3, submission_seconds=240, interrupt_grace_seconds=3, restarts=5,
+                output_bytes=200_000)
 FULL = 7.0
 
 
@@ -211,12 +212,12 @@ SCENARIOS = {
     "stack-overflow-crashes-probe": Scenario(answers(
         ex2_broadcast_shape="import sys\nsys.setrecursionlimit(10**8)\ndef broadcast_shape(a, b):\n"
                             "    return 1 + broadcast_shape(a, b)"), FULL - 2, "the kernel was restarted"),
-    "infinite-loop-cell": Scenario(answers(ex1_gt="while True:\n    pass"), FULL - 1, "ran past the 8 s limit"),
+    "infinite-loop-cell": Scenario(answers(ex1_gt="while True:\n    pass"), FULL - 1, "ran past the 8 s limit of CPU time"),
     "sigint-ignored-loop": Scenario(
         answers(ex1_gt="import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
         FULL - 1, "did not stop when interrupted"),
     "sleep-past-limit": Scenario(answers(ex2_c="import time\ntime.sleep(3600)\nc = a + b"), FULL - 1,
-                                 "ran past the 8 s limit"),
+                                 "ran past the 24 s wall-clock limit"),
     "function-loops-forever": Scenario(
         answers(ex2_broadcast_shape="def broadcast_shape(a, b):\n    while True:\n        pass"), FULL - 2,
         "Checking this answer ran past the 8 s limit"),

@@ -193,3 +193,31 @@ def test_the_grader_stays_small_whatever_a_submission_prints(course):
 def test_limits_default_to_the_stated_caps():
     limits = Limits()
     assert limits.output_bytes <= limits.total_output_bytes <= limits.report_bytes <= limits.message_bytes
+
+
+SLOW_BUT_CORRECT = """import time
+start = time.process_time()
+while time.process_time() - start < 5:  # 5 s of CPU: under the 8 s CPU limit, past 8 s of wall clock under load
+    pass
+gt = X > Y
+"""
+
+
+@pytest.fixture
+def every_core_busy():
+    """Two busy processes per core for the duration of a test, each in its own session (as separate jobs on a
+    shared machine are: the scheduler's autogroups would otherwise count them as one)."""
+    import os
+
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+            for _ in range(2 * (os.cpu_count() or 1))]
+    yield
+    for p in busy:
+        p.kill()
+        p.wait()
+
+
+@pytest.mark.slow
+def test_a_slow_but_correct_cell_gets_full_marks_with_every_core_busy(sandboxed, release, every_core_busy):
+    result, text = _grade(sandboxed, release, ex1_gt=SLOW_BUT_CORRECT)
+    assert result.score == FULL, text

@@ -77,3 +77,16 @@ def copy_course(bundles: dict[str, Bundle], assignment: str, root: Path) -> Cour
     copy.bundle_path(assignment).parent.mkdir(parents=True)
     copy.bundle_path(assignment).write_text(bundles[assignment].to_json())
     return copy
+
+
+@pytest.fixture(scope="session")
+def otter_zips(course, bundles, tmp_path_factory):
+    """Every assignment's Otter autograder zip, built once per session (a clean clone has no build/)."""
+    from d2lgrade.otter_plugin import write_autograder_zip
+
+    folder = tmp_path_factory.mktemp("otter-zips")
+    zips = {}
+    for assignment, bundle in bundles.items():
+        zips[assignment] = folder / f"{assignment}.zip"
+        write_autograder_zip(bundle, zips[assignment], course.root)
+    return zips

@@ -10,21 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from d2lgrade.otter_plugin import write_autograder_zip
 from d2lgrade.results import entry_name
 from d2lgrade.samples import samples_dir
 
 OTTER = str(Path(sys.executable).parent / "otter")
-
-
-@pytest.fixture(scope="session")
-def otter_zips(course, bundles, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("otter-zips")
-    zips = {}
-    for assignment, bundle in bundles.items():
-        zips[assignment] = folder / f"{assignment}.zip"
-        write_autograder_zip(bundle, zips[assignment], course.root)
-    return zips
 
 
 def test_zip_pins_python_311_and_keeps_references_out_of_the_submission_folder(course, otter_zips, assignment):

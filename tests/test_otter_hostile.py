@@ -30,8 +30,8 @@ class _Forge:
 
 
 @pytest.fixture(scope="module")
-def ag_zip(course):
-    return course.otter_zip("s02_1")
+def ag_zip(otter_zips):
+    return otter_zips["s02_1"]
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +157,7 @@ def test_symlinked_notebook_is_refused(ag_zip, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["shape-without-entries-values", "shape-without-entries-interval",
                                   "two-reports-for-one-probe"])
-def test_forged_reports_earn_the_same_through_otter_run(course, tmp_path, name):
+def test_forged_reports_earn_the_same_through_otter_run(otter_zips, tmp_path, name):
     """The forged-report family (tests/test_forged_reports.py) through the zip: the attacked questions lose."""
     from tests.test_forged_reports import SCENARIOS as FORGERIES
     from tests.test_forged_reports import WRONG, _submission
@@ -166,7 +166,7 @@ def test_forged_reports_earn_the_same_through_otter_run(course, tmp_path, name):
     assignment = WRONG[forgery.questions[0]][0]
     nb = tmp_path / f"{name}.ipynb"
     nb.write_bytes(_submission(forgery))
-    result = _otter_run(course.otter_zip(assignment), nb, tmp_path)
+    result = _otter_run(otter_zips[assignment], nb, tmp_path)
     attacked = {f"{WRONG[q][1]}" for q in forgery.questions}
     by_id = {t["name"].split(": ", 1)[-1]: t for t in result["tests"] if "score" in t}
     assert attacked <= set(by_id), result

@@ -72,8 +72,9 @@ class Cgroup:
         dirs = []
         try:
             for controller in V1_CONTROLLERS:
-                folder = ROOT / controller / own.get(controller, "/").lstrip("/") / name
-                folder.mkdir()
+                folder = (ROOT / controller / own.get(controller, "/").lstrip("/")).resolve() / name
+                if folder not in dirs:  # co-mounted controllers (cpu,cpuacct) share one folder
+                    folder.mkdir()
                 dirs.append(folder)
             memory, pids, cpu, _ = dirs
             _write(memory / "memory.limit_in_bytes", limits.memory_bytes)
@@ -106,7 +107,7 @@ class Cgroup:
     @property
     def procs_files(self) -> tuple[Path, ...]:
         """Where the launcher writes its own pid, before it drops privileges and starts bubblewrap."""
-        return tuple(d / "cgroup.procs" for d in self.dirs)
+        return tuple(d / "cgroup.procs" for d in dict.fromkeys(self.dirs))
 
     def cpu_seconds(self) -> float:
         """CPU time used by every process of the group so far."""
@@ -127,14 +128,14 @@ class Cgroup:
         return sorted(found)
 
     def destroy(self) -> None:
-        """Kill whatever is left in the group, then remove it."""
+        """Kill whatever is left in the group, then remove it (each folder once)."""
         deadline = time.monotonic() + 5
         while (pids := self.pids()) and time.monotonic() < deadline:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.02)
-        for folder in reversed(self.dirs):
+        for folder in dict.fromkeys(reversed(self.dirs)):
             for _ in range(50):
                 try:
                     folder.rmdir()

@@ -17,14 +17,17 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from d2lgrade.course import Course
-from d2lgrade.grade import INTERNAL_ERROR, MAX_NOTEBOOK_BYTES, Assignment, Job, grade_bytes, rejected_result
+from d2lgrade.grade import INTERNAL_ERROR, MAX_NOTEBOOK_BYTES, Assignment, Job, rejected_result
 from d2lgrade.gradebook import archive, archive_refused, ensure_assignment, record, write_atomic
+from d2lgrade.ledger import Ledger, digest
+from d2lgrade.progress import Progress
 from d2lgrade.results import SubmissionResult, gradescope_json
+from d2lgrade.workers import Work, grade_all
 
 LOG = logging.getLogger("d2lgrade.grading")
 _STUDENT_ID = re.compile(r"[^A-Za-z0-9_.\-]+")
@@ -64,6 +67,8 @@ class BatchReport:
     results: list[SubmissionResult] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    """Students whose submission was graded before with the same bytes and bundle (not regraded)."""
 
 
 def shown(name: str | Path) -> str:
@@ -191,13 +196,17 @@ def results_path(output: Path, assignment: str, student: str) -> Path:
 
 def grade_submissions(course: Course, assignment_id: str, submissions: Iterable[Submission] | Intake,
                       output: Path, gradebook: bool = True, log: Callable[[str], None] = say) -> list[SubmissionResult]:
-    """Grade each submission; write ``<output>/<assignment>/<student>.json``; record in the gradebook."""
-    return run_batch(course, assignment_id, submissions, output, gradebook, log).results
+    """Grade each submission afresh (see :func:`run_batch`); the results, in order of the students."""
+    return run_batch(course, assignment_id, submissions, output, gradebook, log, regrade=True).results
 
 
 def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submission] | Intake, output: Path,
-              gradebook: bool = True, log: Callable[[str], None] = say) -> BatchReport:
-    """The batch loop: one catch-all per submission, a log file for the instructor, a report for the summary."""
+              gradebook: bool = True, log: Callable[[str], None] = say, jobs: int = 1,
+              regrade: bool = False) -> BatchReport:
+    """The batch loop: one catch-all per submission, a log file for the instructor, a report for the summary.
+
+    Submissions whose bytes were already graded against the same bundle are kept as they are unless
+    ``regrade``; a batch killed at any moment and run again ends as an uninterrupted run would."""
     intake = submissions if isinstance(submissions, Intake) else Intake(list(submissions))
     assignment = Assignment.load(course.bundle_path(assignment_id))
     if gradebook:
@@ -207,10 +216,19 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.getLogger("d2lgrade").addHandler(handler)
     report = BatchReport(refused=list(intake.refused))
+    ledger = Ledger(output / assignment_id, digest(course.bundle_path(assignment_id).read_bytes()))
+    shown_progress = Progress(len(intake.submissions), log)
     try:
+        works = _works(course, assignment, intake.submissions, ledger, output, gradebook, regrade, report,
+                       shown_progress)
         graded = {s.student for s in intake.submissions}
-        for sub in intake.submissions:
-            report.results.append(_one(course, assignment, sub, output, gradebook, log, report))
+        for (sub, sha), job in grade_all(assignment, works, jobs):
+            result = _finish(course, sub, job, output, gradebook, report)
+            if not job.failed_step and result.problem != INTERNAL_ERROR:
+                ledger.remember(sub.student, sha)
+            report.results.append(result)
+            shown_progress.done(sub.student, result)
+        report.results.sort(key=lambda r: r.student)
         for refusal in intake.refused:
             LOG.warning("not graded: %s: %s", refusal.name, refusal.reason)
             log(f"{assignment_id} not graded: {refusal.name}: {refusal.reason}")
@@ -218,6 +236,7 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
                 _write_refusal(assignment, refusal, output)
             if gradebook:
                 _archive_refused(course, assignment_id, refusal)
+        shown_progress.close()
         _summary(assignment_id, report, log)
     finally:
         logging.getLogger("d2lgrade").removeHandler(handler)
@@ -225,42 +244,59 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
     return report
 
 
-def _one(course: Course, assignment: Assignment, sub: Submission, output: Path, gradebook: bool,
-         log: Callable[[str], None], report: BatchReport) -> SubmissionResult:
-    """Read, archive, grade, write, record one submission; any failure stays here, as a zero with a reason."""
-    aid, notebook, name = assignment.bundle.assignment, assignment.bundle.notebook, shown(sub.path.name)
-    job: Job | None = None
-    step = "read"
-    try:
+def _works(course: Course, assignment: Assignment, submissions: list[Submission], ledger: Ledger, output: Path,
+           gradebook: bool, regrade: bool, report: BatchReport,
+           shown_progress: Progress) -> Iterator[tuple[tuple[Submission, str], Work]]:
+    """Read and archive each submission, lazily (the workers pull as they go); skip those already graded
+    with the same bytes. One that cannot be read gets its zero with the reason here."""
+    aid, notebook = assignment.bundle.assignment, assignment.bundle.notebook
+    for sub in submissions:
+        name = shown(sub.path.name)
         try:
             raw = read_submission(sub.path)
         except ValueError as exc:
             job = Job(assignment, sub.student, name, b"", Path("."))
             job.result = rejected_result(job, str(exc))
-            raw = None
-        if raw is not None:
-            if gradebook:
-                step = "archive"
+            result = _finish(course, sub, job, output, gradebook, report)
+            report.results.append(result)
+            shown_progress.done(sub.student, result)
+            continue
+        sha = digest(raw)
+        if not regrade and ledger.graded(sub.student, sha):
+            report.kept.append(sub.student)
+            shown_progress.kept(sub.student)
+            continue
+        if gradebook:
+            try:
                 archive(course, aid, notebook, sub.student, raw)
-            step = "grade"
-            job = grade_bytes(assignment, raw, sub.student, name)
-            if job.failed_step:
-                report.internal_errors.append(f"{sub.student} ({name}): step {job.failed_step}")
-        assert job is not None and job.result is not None
+            except Exception:
+                LOG.exception("could not archive the submission of %s (%s)", sub.student, name)
+                report.internal_errors.append(f"{sub.student} ({name}): step archive")
+        yield (sub, sha), Work(sub.student, name, raw)
+
+
+def _finish(course: Course, sub: Submission, job: Job, output: Path, gradebook: bool,
+            report: BatchReport) -> SubmissionResult:
+    """Write the results and record one graded submission; any failure stays here, as a zero with a reason."""
+    assignment = job.assignment
+    aid, notebook, name = assignment.bundle.assignment, assignment.bundle.notebook, shown(sub.path.name)
+    step = "grade"
+    try:
+        if job.failed_step:
+            report.internal_errors.append(f"{sub.student} ({name}): step {job.failed_step}")
+        assert job.result is not None
         result = job.result
         if not sub.path.name.endswith(".ipynb") and result.problem is None:
             result = replace(result, notes=(*result.notes, f"{name} does not end in .ipynb; it was graded as a notebook."))
         step = "write results"
         write_atomic(results_path(output, aid, sub.student), json.dumps(gradescope_json(result), indent=2).encode())
-        if gradebook and raw is not None:
+        if gradebook and job.notebook is not None:
             step = "record"
             record(course, job, notebook)
     except Exception:
         LOG.exception("internal error for student %s (%s) in step %s", sub.student, name, step)
         report.internal_errors.append(f"{sub.student} ({name}): step {step}")
         result = _internal_zero(assignment, sub, name, output)
-    log(f"{aid} {sub.student}: {result.score:g} / {result.max_score:g}"
-        + (f"  ({result.problem})" if result.problem else ""))
     return result
 
 
@@ -303,7 +339,8 @@ def _write_refusal(assignment: Assignment, refusal: Refusal, output: Path) -> No
 
 
 def _summary(assignment_id: str, report: BatchReport, log: Callable[[str], None]) -> None:
-    lines = [f"{assignment_id}: {len(report.results)} graded, {len(report.refused)} not graded, "
+    kept = f"{len(report.kept)} unchanged since last graded (kept; --regrade grades them again), " if report.kept else ""
+    lines = [f"{assignment_id}: {len(report.results)} graded, {kept}{len(report.refused)} not graded, "
              f"{len(report.internal_errors)} internal errors"]
     lines += [f"  not graded: {r.name}: {r.reason}" for r in report.refused]
     lines += [f"  internal error: {e} (traceback in grading.log)" for e in report.internal_errors]

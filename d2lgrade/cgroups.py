@@ -118,6 +118,16 @@ class Cgroup:
                 return int(line.split()[1]) / 1e6
         return 0.0
 
+    def at_task_limit(self) -> bool:
+        """Are the group's tasks (processes and threads) at its limit? Then the kernel cannot even start
+        a thread: it is as good as dead."""
+        folder = self.dirs[1] if self.version == 1 else self.dirs[0]
+        try:
+            limit = (folder / "pids.max").read_text().strip()
+            return limit != "max" and int((folder / "pids.current").read_text()) >= int(limit)
+        except (OSError, ValueError):
+            return False
+
     def pids(self) -> list[int]:
         found: set[int] = set()
         for procs in self.procs_files:

@@ -29,7 +29,8 @@ def _grade(args: argparse.Namespace) -> int:
         return 2
     roster = read_roster(Path(args.roster)) if args.roster else None
     intake = find_submissions(Path(args.submission), roster)
-    report = run_batch(course, args.assignment, intake, Path(args.output), gradebook=not args.no_gradebook)
+    report = run_batch(course, args.assignment, intake, Path(args.output), gradebook=not args.no_gradebook,
+                       jobs=args.jobs, regrade=args.regrade)
     return 4 if report.internal_errors else 0
 
 
@@ -88,6 +89,18 @@ def _grade_samples(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def default_jobs() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="d2lgrade", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -105,6 +118,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--roster", help="CSV with a column of student ids (id/student_id/first column): "
                                     "only those ids are graded, other files are listed as not graded")
     g.add_argument("--no-gradebook", action="store_true", help="write results JSON only")
+    g.add_argument("--jobs", type=_positive, default=default_jobs(),
+                   help="submissions graded at once, each worker with its own warm kernel template "
+                        f"(default: this machine's cores, {default_jobs()})")
+    g.add_argument("--regrade", action="store_true",
+                   help="grade again submissions already graded with the same bytes and bundle (default: keep them)")
     g.set_defaults(run=_grade)
     v = sub.add_parser("validate", help="check that each solved source notebook gets full marks (trusted run)")
     v.add_argument("assignments", nargs="*")

@@ -29,8 +29,6 @@ class CpuWatch:
     group: Cgroup
     limit: float
     grace: float
-    spare: frozenset[int] = frozenset()
-    """Host pids not to signal: bubblewrap's own process, outside the namespace."""
     fired: bool = False
     hung: bool = False
     used: float = 0.0
@@ -63,7 +61,6 @@ class CpuWatch:
                 self._signal(signal.SIGKILL)
 
     def _signal(self, sig: int) -> None:
-        for pid in self.group.pids():
-            if pid not in self.spare:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
+        for pid in self.group.pids():  # the kernel and what it started: the sandbox's own processes are outside
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)

@@ -177,6 +177,10 @@ class _OverCpu(Exception):
     """The cell used its CPU time and was interrupted (the kernel lives on)."""
 
 
+class _Exhausted(Exception):
+    """The cell left the kernel's cgroup at its task limit (a fork bomb): the kernel cannot go on."""
+
+
 class _Unreadable(Exception):
     """The kernel sent something the Jupyter client could not read (bad signature, content not a dict, ...)."""
 
@@ -265,7 +269,7 @@ class _Run:
                 return False
             try:
                 self._execute(client, copy, index)
-            except (_Hung, DeadKernelError, CellTimeoutError, _Unreadable, _OverCpu):
+            except (_Hung, DeadKernelError, CellTimeoutError, _Unreadable, _OverCpu, _Exhausted):
                 if self.remaining() < self.limits.cell_seconds:  # the budget, not the cell, ran out
                     self._out_of_time(index)
                 else:
@@ -280,8 +284,7 @@ class _Run:
             client.timeout = max(1, int(min(self.limits.cell_seconds, self.remaining())))
             return self._execute_timed(client, cell, index)
         client.timeout = max(1, int(min(self.limits.cell_seconds * self.limits.cell_wall_factor, self.remaining())))
-        spare = frozenset({client.km.provisioner.process.pid}) if client.km.provisioner else frozenset()
-        with CpuWatch(group, self.limits.cell_seconds, self.limits.interrupt_grace_seconds, spare) as watch:
+        with CpuWatch(group, self.limits.cell_seconds, self.limits.interrupt_grace_seconds) as watch:
             try:
                 self._execute_timed(client, cell, index)
             except DeadKernelError:
@@ -292,6 +295,8 @@ class _Run:
             raise _Hung()
         if watch.fired:
             raise _OverCpu()
+        if group.at_task_limit():
+            raise _Exhausted()
         return None
 
     def _execute_timed(self, client: NotebookClient, cell: nbformat.NotebookNode, index: int) -> None:
@@ -329,6 +334,9 @@ class _Run:
         except DeadKernelError:
             self._crashed(cell, probe_id)
             return False
+        except _Exhausted:
+            self._crashed(cell, probe_id, " by leaving processes running up to its limit")
+            return False
         except _Unreadable:
             self._unreadable(cell, probe_id)
             return False
@@ -352,12 +360,12 @@ class _Run:
             return f"the {seconds} s limit", f"the {seconds} s limit"
         return f"the {seconds} s limit of CPU time", f"the {seconds * self.limits.cell_wall_factor} s wall-clock limit"
 
-    def _crashed(self, cell: nbformat.NotebookNode, probe_id: str | None) -> None:
+    def _crashed(self, cell: nbformat.NotebookNode, probe_id: str | None, how: str = "") -> None:
         if probe_id is None:
-            self.result.notes.append(f"Cell {_position(cell)} made the Python kernel exit or crash; it was skipped "
-                                     "and the kernel restarted.")
+            self.result.notes.append(f"Cell {_position(cell)} made the Python kernel exit or crash{how}; it was "
+                                     "skipped and the kernel restarted.")
         else:
-            self.result.failures[probe_id] = "Checking this answer made the Python kernel exit or crash."
+            self.result.failures[probe_id] = f"Checking this answer made the Python kernel exit or crash{how}."
 
     def _unreadable(self, cell: nbformat.NotebookNode, probe_id: str | None) -> None:
         what = "sent messages grading could not read (a tampered kernel session?)"

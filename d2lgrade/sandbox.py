@@ -24,21 +24,29 @@ stays root underneath and RLIMIT_NPROC does not hold. Limits that hold for the s
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import logging
 import os
-import shlex
+import select
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
 from d2lgrade import cgroups
+from d2lgrade.enter import Entry
 from d2lgrade.execute import QuietKernelManager
+from d2lgrade.template import KERNEL_ENV, Template, kernel_argv
 
 LOG = logging.getLogger("d2lgrade.sandbox")
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -64,8 +72,9 @@ class Policy:
     tmp_bytes: int = 64 * 2**20
     shm_bytes: int = 64 * 2**20
     ipc_bytes: int = 1 * 2**20
-    group_memory_bytes: int = 4 * 2**30
-    """All processes of the kernel together (cgroup), swap included."""
+    group_memory_bytes: int = 3 * 2**30
+    """All processes of the kernel together (cgroup), swap included. The modules the kernel shares with
+    its template are charged to the template, not here: a cold kernel had about as much left of 4 GiB."""
     group_processes: int = 64
     cpus: float = 1.0
     """CPU bandwidth of the whole kernel: one core's worth."""
@@ -86,7 +95,7 @@ def _package_dir() -> Path:
 
 def check_available(policy: Policy = Policy()) -> None:
     """Raise :class:`SandboxUnavailable` with the remedy if the sandbox cannot run here."""
-    for tool, package in (("bwrap", "bubblewrap"), ("setpriv", "util-linux"), ("prlimit", "util-linux")):
+    for tool, package in (("bwrap", "bubblewrap"),):
         if shutil.which(tool) is None:
             raise SandboxUnavailable(f"`{tool}` is not installed: install it (apt-get install {package}), "
                                      "or grade on a machine that has it. Student code never runs unconfined.")
@@ -101,8 +110,8 @@ def check_available(policy: Policy = Policy()) -> None:
     if seccomp_program() is None:
         raise SandboxUnavailable(f"the seccomp filter cannot be built: install python3-seccomp (apt-get install "
                                  f"python3-seccomp) so that {SYSTEM_PYTHON} can import seccomp")
-    probe = subprocess.run(launcher(policy, Path("/nonexistent"), None, ["/bin/true"]), capture_output=True,
-                           text=True, timeout=60)
+    probe = subprocess.run([*holder_command(policy, Path("/nonexistent"), 1)[:-3], "--", "/bin/true"],
+                           capture_output=True, text=True, timeout=60)
     if probe.returncode != 0:
         raise SandboxUnavailable(f"bubblewrap failed to start: {probe.stderr.strip()[:300]}")
     _warn_once_without_cgroups(policy)
@@ -143,74 +152,174 @@ def _world_readable_path(path: Path) -> bool:
     return True
 
 
-def launcher(policy: Policy, shared: Path, group: cgroups.Cgroup | None, command: list[str]) -> list[str]:
-    """``sh -c`` as root: join the kernel's cgroups, open the seccomp filter on fd 3, then become
-    ``setpriv ... bwrap ... prlimit ... command``. Nothing of the submission runs before the last exec."""
-    steps = [f"echo $$ > {shlex.quote(str(p))} || exit 70" for p in (group.procs_files if group else ())]
-    program = seccomp_program()
-    if program is not None:
-        steps.append(f"exec 3< {shlex.quote(str(program))} || exit 71")
-    steps.append('exec "$@"')
-    return ["/bin/sh", "-c", "; ".join(steps), "d2lgrade-launch", *command_prefix(policy, shared, program is not None),
-            *command]
-
-
-def command_prefix(policy: Policy, shared: Path, seccomp: bool) -> list[str]:
-    """``setpriv ... bwrap ... prlimit ...``: what confines the kernel once the launcher has joined its cgroups."""
+def holder_command(policy: Policy, shared: Path, info_fd: int) -> list[str]:
+    """bubblewrap, run as root, building a new sandbox's namespaces and mounts around ``sleep``: the
+    *holder*, whose namespaces a warm kernel joins (:mod:`d2lgrade.enter`). bubblewrap writes the
+    host pid of the namespace's first process on ``info_fd``."""
     binds: list[str] = []
+    package = _package_dir()
+    for folder in _parents([*_python_roots(), package]):  # bubblewrap, as root, would make them 0700
+        binds += ["--perms", "0755", "--dir", str(folder)]
     for root in _python_roots():
         binds += ["--ro-bind", str(root), str(root)]
-    package = _package_dir()
     binds += ["--ro-bind", str(package), str(package)]
     if shared.exists():
         binds += ["--bind", str(shared), str(shared),
                   "--ro-bind", str(shared / "hosts"), "/etc/hosts", "--ro-bind", str(shared / "passwd"), "/etc/passwd"]
     return [
-        "setpriv", f"--reuid={policy.uid}", f"--regid={policy.gid}", "--clear-groups", "--inh-caps=-all",
-        "bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session", "--as-pid-1",
-        *(["--seccomp", "3"] if seccomp else []),
+        "bwrap", "--unshare-ipc", "--unshare-net", "--unshare-uts", "--die-with-parent",
+        "--new-session", "--info-fd", str(info_fd),
         "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
         "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
-        "--proc", "/proc", "--dev", "/dev", "--size", str(policy.shm_bytes), "--tmpfs", "/dev/shm",
-        "--remount-ro", "/dev", "--size", str(policy.tmp_bytes), "--tmpfs", "/tmp",
+        "--dir", "/proc", "--dev", "/dev",
+        "--perms", "1777", "--size", str(policy.shm_bytes), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+        "--perms", "1777", "--size", str(policy.tmp_bytes), "--tmpfs", "/tmp",
         *binds,
-        "--size", str(policy.scratch_bytes), "--tmpfs", "/scratch", "--chdir", "/scratch", "--remount-ro", "/",
-        "--clearenv", "--setenv", "HOME", "/scratch", "--setenv", "PATH", f"{Path(sys.prefix)}/bin:/usr/bin:/bin",
-        "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-        "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MXNET_CPU_WORKER_NTHREADS", "1",
-        "--",
-        "prlimit", f"--as={policy.memory_bytes}", f"--cpu={policy.cpu_seconds}", f"--nproc={policy.processes}",
-        f"--fsize={policy.file_bytes}", f"--nofile={policy.open_files}",
+        "--perms", "1777", "--size", str(policy.scratch_bytes), "--tmpfs", "/scratch", "--remount-ro", "/",
+        "--", "/usr/bin/sleep", "infinity",
     ]
 
 
+def _parents(paths: list[Path]) -> list[Path]:
+    """The folders above ``paths`` (outside /usr, /tmp), outermost first, each once."""
+    found = {parent for path in paths for parent in path.parents if parent not in (Path("/"), Path("/tmp"))
+             and not str(parent).startswith("/usr")}
+    return sorted(found, key=lambda p: (len(p.parts), str(p)))
+
+
+def kernel_env(policy: Policy) -> dict[str, str]:
+    return {"HOME": "/scratch", "PATH": f"{Path(sys.prefix)}/bin:/usr/bin:/bin", **KERNEL_ENV}
+
+
+def kernel_rlimits(policy: Policy) -> dict[str, int]:
+    return {"as": policy.memory_bytes, "cpu": policy.cpu_seconds, "nproc": policy.processes,
+            "fsize": policy.file_bytes, "nofile": policy.open_files, "core": 0}
+
+
+class Holder:
+    """A running holder: its bubblewrap process and the host pid of a process in its namespaces."""
+
+    def __init__(self, policy: Policy, shared: Path) -> None:
+        readable, writable = os.pipe()
+        try:
+            self.process = subprocess.Popen(holder_command(policy, shared, writable), pass_fds=(writable,),
+                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.PIPE)
+        finally:
+            os.close(writable)
+        with os.fdopen(readable, "rb") as info:
+            said = info.read()
+        try:
+            self.pid = int(json.loads(said)["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            self.close()
+            raise SandboxUnavailable(f"bubblewrap failed to build the sandbox: {self.error()}") from None
+
+    def error(self) -> str:
+        if self.process.stderr is None:
+            return ""
+        return self.process.stderr.read(600).decode(errors="replace").strip()
+
+    def close(self) -> None:
+        """bubblewrap's own process, killed: everything in the namespaces dies with it (``--die-with-parent``)."""
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        self.process.wait()
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+class ForkedKernel:
+    """What jupyter_client's provisioner needs of a kernel process (poll, wait, signals), for a kernel the
+    template forked: the grader is not its parent, so it watches a pidfd instead."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.stdin = self.stdout = self.stderr = None
+        self.returncode: int | None = None
+        try:
+            self.pidfd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:
+            self.pidfd, self.returncode = None, -signal.SIGKILL
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self.pidfd is not None and select.select([self.pidfd], [], [], 0)[0]:
+            self.returncode = -signal.SIGKILL  # the template reaps it; the status is not ours to read
+            os.close(self.pidfd)
+            self.pidfd = None
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.pidfd is not None:
+            select.select([self.pidfd], [], [], timeout)
+        code = self.poll()
+        if code is None:
+            raise subprocess.TimeoutExpired(["kernel"], timeout or 0)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None and self.pidfd is not None:
+            signal.pidfd_send_signal(self.pidfd, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class WarmProvisioner(LocalProvisioner):  # type: ignore[misc]
+    """Launches the kernel by asking the manager's template to fork one into a new holder."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        self.process = self.parent.launch_forked()
+        self.pid, self.pgid = self.process.pid, None
+        return self.connection_info
+
+
 HOSTS = b"127.0.0.1 localhost\n::1 localhost\n"
-PASSWD = b"nobody:x:65534:65534:nobody:/scratch:/usr/sbin/nologin\n"
+
+
+def passwd(policy: Policy) -> bytes:
+    return f"nobody:x:{policy.uid}:{policy.gid}:nobody:/scratch:/usr/sbin/nologin\n".encode()
 
 
 class SandboxedKernelManager(QuietKernelManager):
     """A KernelManager whose kernel starts inside the sandbox, in its own cgroup, and talks over IPC
     sockets in a small tmpfs of its own."""
 
-    def __init__(self, policy: Policy, **kwargs: Any) -> None:
+    def __init__(self, policy: Policy, template: Template, **kwargs: Any) -> None:
         self.shared = Path(tempfile.mkdtemp(prefix="d2lgrade-ipc-"))
         self.mounted = _mount_tmpfs(self.shared, policy.ipc_bytes)
         (self.shared / "hosts").write_bytes(HOSTS)
-        (self.shared / "passwd").write_bytes(PASSWD)
+        (self.shared / "passwd").write_bytes(passwd(policy))
         self.shared.chmod(0o1777)  # the sandbox user creates its sockets here; sticky: it cannot remove ours
         super().__init__(kernel_name="python3", transport="ipc", ip=str(self.shared / "kernel"),
                          connection_file=str(self.shared / "connection.json"), **kwargs)
-        self.policy = policy
+        self.policy, self.template = policy, template
         self.group: cgroups.Cgroup | None = None
+        self.holder: Holder | None = None
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
         os.chmod(self.connection_file, 0o644)  # jupyter_client writes it 0600; the kernel runs as nobody
 
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        self._drop_group()
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+        self.provisioner = WarmProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+        return await super()._async_pre_start_kernel(**kw)
+
+    def launch_forked(self) -> ForkedKernel:
+        """A new cgroup and holder, and a kernel forked from the template into them."""
+        self._drop_sandbox()
         self.group = cgroups.Cgroup.create(self.policy.group_limits())
-        return launcher(self.policy, self.shared, self.group, super().format_kernel_cmd(extra_arguments))
+        self.holder = Holder(self.policy, self.shared)
+        entry = Entry(holder=self.holder.pid, procs_files=tuple(str(p) for p in (self.group.procs_files if self.group
+                                                                                   else ())),
+                      uid=self.policy.uid, gid=self.policy.gid, rlimits=kernel_rlimits(self.policy),
+                      env=kernel_env(self.policy), cwd="/scratch", argv=kernel_argv(Path(self.connection_file)),
+                      seccomp=self.template.seccomp)
+        return ForkedKernel(self.template.spawn(entry))
 
     async def _async_interrupt_kernel(self) -> None:
         """As a message on the control channel: a signal would reach bubblewrap, which does not forward it."""
@@ -222,14 +331,17 @@ class SandboxedKernelManager(QuietKernelManager):
 
     interrupt_kernel = _async_interrupt_kernel
 
-    def _drop_group(self) -> None:
+    def _drop_sandbox(self) -> None:
         if self.group is not None:
             self.group.destroy()
             self.group = None
+        if self.holder is not None:
+            self.holder.close()
+            self.holder = None
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
-        self._drop_group()
+        self._drop_sandbox()
         if not restart:
             if self.mounted:
                 subprocess.run(["umount", "-l", str(self.shared)], capture_output=True, check=False)
@@ -249,9 +361,15 @@ def _mount_tmpfs(folder: Path, size: int) -> bool:
 
 
 def sandboxed_kernel_factory(policy: Policy = Policy()) -> Any:
-    """A kernel factory for :func:`d2lgrade.execute.run` that confines the kernel."""
+    """A kernel factory for :func:`d2lgrade.execute.run` that confines the kernel: warm kernels forked by
+    one template, started on first use and shared by every kernel of this factory."""
+    program = seccomp_program()
+    if program is None:
+        raise SandboxUnavailable("the seccomp filter cannot be built: install python3-seccomp")
+    template = Template(program.read_bytes())
 
     def factory() -> SandboxedKernelManager:
-        return SandboxedKernelManager(policy)
+        return SandboxedKernelManager(policy, template)
 
+    factory.template = template  # type: ignore[attr-defined]
     return factory

@@ -43,10 +43,10 @@ def make_course(course: Course, bundle_json: str, root: Path) -> Path:
     return inbox
 
 
-def grading(root: Path, inbox: Path) -> subprocess.Popen:
+def grading(root: Path, inbox: Path, jobs: int = 1) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "D2LGRADE_DB_URL"}
-    return subprocess.Popen([D2LGRADE, "grade", ASSIGNMENT, str(inbox)], cwd=root, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen([D2LGRADE, "grade", ASSIGNMENT, str(inbox), "--jobs", str(jobs)], cwd=root, env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def gradebook_state(root: Path) -> dict[str, object]:
@@ -60,7 +60,8 @@ def gradebook_state(root: Path) -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_batch_killed_with_sigkill_and_rerun_ends_like_an_uninterrupted_run(course, bundles, tmp_path):
+@pytest.mark.parametrize("jobs", [1, 2], ids=["one-job", "two-workers"])
+def test_batch_killed_with_sigkill_and_rerun_ends_like_an_uninterrupted_run(course, bundles, tmp_path, jobs):
     bundle_json = bundles[ASSIGNMENT].to_json()
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     clean.mkdir()
@@ -68,7 +69,7 @@ def test_batch_killed_with_sigkill_and_rerun_ends_like_an_uninterrupted_run(cour
     clean_inbox, killed_inbox = make_course(course, bundle_json, clean), make_course(course, bundle_json, killed)
     assert grading(clean, clean_inbox).wait(timeout=900) == 0
 
-    proc = grading(killed, killed_inbox)
+    proc = grading(killed, killed_inbox, jobs)
     deadline = time.monotonic() + 600
     while not list((killed / "results" / ASSIGNMENT).glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -76,7 +77,7 @@ def test_batch_killed_with_sigkill_and_rerun_ends_like_an_uninterrupted_run(cour
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert len(list((killed / "results" / ASSIGNMENT).glob("*.json"))) < 5, "killed too late to test anything"
-    assert grading(killed, killed_inbox).wait(timeout=900) == 0
+    assert grading(killed, killed_inbox, jobs).wait(timeout=900) == 0
 
     assert gradebook_state(killed) == gradebook_state(clean)
     for path in (clean / "results" / ASSIGNMENT).glob("*.json"):

@@ -1,0 +1,42 @@
+"""What a batch has already graded: a submission's bytes and the bundle it was graded against, by hash.
+
+One small file per student, ``<output>/<assignment>/.ledger/<student>.json``, written (atomically)
+only after the results and the gradebook row, so a batch killed at any moment never records a
+submission it did not finish: run again, it grades exactly what is missing or changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from d2lgrade.gradebook import write_atomic
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Ledger:
+    folder: Path
+    """The assignment's results folder."""
+    bundle: str
+    """Hash of the bundle the submissions are graded against: a rebuilt assignment regrades everyone."""
+
+    def _entry(self, student: str) -> Path:
+        return self.folder / ".ledger" / f"{student}.json"
+
+    def graded(self, student: str, submission: str) -> bool:
+        """Were these bytes graded against this bundle, with their results still in place?"""
+        try:
+            said = json.loads(self._entry(student).read_text())
+        except (OSError, ValueError):
+            return False
+        results = self.folder / f"{student}.json"
+        return said == {"submission": submission, "bundle": self.bundle} and results.is_file()
+
+    def remember(self, student: str, submission: str) -> None:
+        write_atomic(self._entry(student), json.dumps({"submission": submission, "bundle": self.bundle}).encode())

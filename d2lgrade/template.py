@@ -1,0 +1,225 @@
+"""Warm kernels, fresh per submission: a template process forks one kernel per submission.
+
+Starting a kernel costs a new Python, IPython and MXNet each time (about 3 s of CPU); grading a
+short notebook costs less than that. The template is started once per grader process, as root and
+outside any sandbox; it runs only trusted code: it imports :data:`PRELOAD` and then waits for
+requests on its standard input. For each request (an :class:`~d2lgrade.enter.Entry`, as JSON) it
+forks a *monitor*, which makes a new PID namespace and forks the kernel as its PID 1; the kernel
+takes :data:`d2lgrade.enter.ENTER_STEPS` and only then runs IPython. The monitor reports the
+kernel's pid and exits; the template, a child subreaper ignoring SIGCHLD, reaps kernels when they
+end, and kills those still running when the grader goes.
+
+The template never sees a submission, a reference or a result: what a kernel inherits from it is
+the state of freshly imported modules, copied on write, so nothing one submission does is visible
+to the next (tests/test_warm.py tries).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import ctypes
+import importlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import IO
+
+from d2lgrade import enter
+
+PRELOAD = (
+    "numpy", "mxnet", "mxnet.numpy", "mxnet.numpy_extension", "mxnet.autograd", "pandas",
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "IPython.core.completer",
+    "jupyter_client.session", "d2lgrade.student", "d2lgrade.probe", "d2lgrade.plain",
+)
+"""What every kernel imports or is likely to: MXNet alone is about 1.7 s of a cold start."""
+
+KERNEL_ENV = {
+    "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
+    "MXNET_CPU_WORKER_NTHREADS": "1", "MXNET_ENGINE_TYPE": "NaiveEngine",
+}
+"""Set before the imports, as they read it. MXNet's NaiveEngine runs operators in the calling thread:
+the template stays single-threaded, so a forked kernel has one thread when its seccomp filter loads."""
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+class TemplateFailed(RuntimeError):
+    """The template could not start or could not fork a kernel."""
+
+
+# --- the template process ------------------------------------------------------------------------
+
+
+def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+    """One JSON line in (an Entry), one JSON line out (``{"pid": N}`` or ``{"error": "..."}``). When the
+    grader goes (its end of the pipe closes, even on SIGKILL), every kernel still running goes too."""
+    kernels: list[int] = []  # pidfds
+    try:
+        for line in requests:
+            try:
+                entry = _entry_from_json(line)
+                pid = spawn(entry)
+                kernels = [fd for fd in kernels if _alive(fd)] + [os.pidfd_open(pid)]
+                reply: dict[str, object] = {"pid": pid}
+            except (OSError, ValueError, TypeError, KeyError, enter.EntryFailed, TemplateFailed) as exc:
+                reply = {"error": f"{type(exc).__name__}: {exc}"}
+            replies.write(json.dumps(reply).encode() + b"\n")
+            replies.flush()
+    finally:
+        for fd in kernels:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(fd, signal.SIGKILL)  # PID 1 of its namespace: its processes go with it
+
+
+def _alive(pidfd: int) -> bool:
+    if select.select([pidfd], [], [], 0)[0]:
+        os.close(pidfd)
+        return False
+    return True
+
+
+def _entry_from_json(line: bytes) -> enter.Entry:
+    data = json.loads(line)
+    data["seccomp"] = base64.b64decode(data["seccomp"])
+    data["procs_files"] = tuple(data["procs_files"])
+    data["argv"] = tuple(data["argv"])
+    return enter.Entry(**data)
+
+
+def spawn(entry: enter.Entry) -> int:
+    """Fork the monitor; it forks the kernel into the holder's PID namespace and sends back its pid."""
+    readable, writable = os.pipe()
+    monitor = os.fork()
+    if monitor == 0:
+        os.close(readable)
+        _monitor(entry, writable)  # never returns
+    os.close(writable)
+    with os.fdopen(readable, "rb") as pipe:
+        said = pipe.read(4096).decode(errors="replace")
+    if not said.startswith("pid "):
+        raise TemplateFailed(said or "the monitor died before the kernel started")
+    return int(said.split()[1])
+
+
+def _monitor(entry: enter.Entry, report: int) -> None:
+    status = 1
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        ns = enter.open_namespaces(entry.holder)
+        enter.unshare(enter.CLONE_NEWPID, "pid")
+        errors_r, errors_w = os.pipe()
+        kernel = os.fork()
+        if kernel == 0:
+            os.close(errors_r)
+            _kernel(entry, ns, errors_w)
+        os.close(errors_w)
+        with os.fdopen(errors_r, "rb") as pipe:  # empty when the kernel got through every step
+            failed = pipe.read(4096).decode(errors="replace")
+        os.write(report, (f"error {failed}" if failed else f"pid {kernel}").encode())
+        status = 0
+    except BaseException as exc:  # noqa: BLE001 - reported to the grader, never raised in the template's copy
+        with contextlib.suppress(OSError):
+            os.write(report, f"error {type(exc).__name__}: {exc}".encode())
+    finally:
+        os._exit(status)
+
+
+def _kernel(entry: enter.Entry, ns: dict[str, int], report: int) -> None:
+    """Take every entry step, then run IPython; a failed step is written to ``report`` and ends the
+    process before any student code. Never returns."""
+    try:
+        enter.enter(entry, enter.Passage(ns, report))
+        os.close(report)  # the monitor reads nothing: success
+    except BaseException as exc:  # noqa: BLE001
+        with contextlib.suppress(OSError):
+            os.write(report, f"{type(exc).__name__}: {exc}".encode())
+        os._exit(70)
+    try:
+        enter.run_kernel()
+    finally:
+        os._exit(0)
+
+
+def preload() -> None:
+    for name in PRELOAD:
+        importlib.import_module(name)
+
+
+def main() -> int:
+    """``python -I -m d2lgrade.template``: started by :class:`Template`, never by hand."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # kernels whose monitor exited are ours to reap
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # ... which the kernel does for us
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's; our stdin closing ends us (serve)
+    os.environ.update(KERNEL_ENV)
+    preload()
+    sys.stdout.buffer.write(b"ready\n")
+    sys.stdout.buffer.flush()
+    serve(sys.stdin.buffer, sys.stdout.buffer)
+    return 0
+
+
+# --- the grader's side ---------------------------------------------------------------------------
+
+
+class Template:
+    """The grader's handle on its template process: started on first use, one request at a time."""
+
+    def __init__(self, seccomp: bytes) -> None:
+        self.seccomp = seccomp
+        self.process: subprocess.Popen[bytes] | None = None
+        self.lock = threading.Lock()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        home = tempfile.mkdtemp(prefix="d2lgrade-template-")
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, **KERNEL_ENV}
+        process = subprocess.Popen([sys.executable, "-I", "-m", "d2lgrade.template"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=home,
+                                   start_new_session=True)
+        assert process.stdout is not None
+        if process.stdout.readline() != b"ready\n":
+            process.kill()
+            raise TemplateFailed("the kernel template did not start: run `python -m d2lgrade.template` to see why")
+        return process
+
+    def spawn(self, entry: enter.Entry) -> int:
+        """The host pid of a new kernel that has entered ``entry``'s sandbox."""
+        data = asdict(entry)
+        data["seccomp"] = base64.b64encode(entry.seccomp).decode()
+        with self.lock:
+            if self.process is None or self.process.poll() is not None:
+                self.process = self._start()
+            assert self.process.stdin is not None and self.process.stdout is not None
+            try:
+                self.process.stdin.write(json.dumps(data).encode() + b"\n")
+                self.process.stdin.flush()
+                reply = json.loads(self.process.stdout.readline() or b'{"error": "the template exited"}')
+            except (OSError, ValueError) as exc:
+                self.close()
+                raise TemplateFailed(f"the kernel template failed: {exc}") from exc
+        if "pid" not in reply:
+            raise TemplateFailed(f"the kernel could not enter its sandbox: {reply.get('error')}")
+        return int(reply["pid"])
+
+    def close(self) -> None:
+        if self.process is not None:
+            with contextlib.suppress(OSError):
+                self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+def kernel_argv(connection_file: Path) -> tuple[str, ...]:
+    return ("ipykernel_launcher", "-f", str(connection_file))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Grading on every core: worker processes, each with its own warm template and sandbox user.
+
+The batch (:mod:`d2lgrade.batch`) reads, archives, writes results and records in its own process
+(one writer); only :func:`d2lgrade.grade.grade_bytes` runs in a worker. A worker gets the
+submission's bytes and sends back its :class:`~d2lgrade.grade.Job` without the assignment. Each
+worker's kernels run as a user of their own (:func:`worker_policy`): per-user limits such as
+RLIMIT_NPROC are then per worker, so a fork bomb in one worker's kernel cannot starve another's.
+With one job, grading stays in the batch's own process, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from d2lgrade.bundle import Bundle
+from d2lgrade.execute import Limits
+from d2lgrade.grade import INTERNAL_ERROR, Assignment, Job, grade_bytes, rejected_result
+from d2lgrade.sandbox import Policy, sandboxed_kernel_factory
+
+LOG = logging.getLogger("d2lgrade.grading")
+WORKER_UIDS_FROM = 1_500_000_000
+"""Worker ``k`` runs its kernels as uid and gid ``WORKER_UIDS_FROM + k``: no account on a Debian or
+Ubuntu system is allocated there."""
+
+
+@dataclass(frozen=True)
+class Work:
+    """One submission to grade: what a worker needs, and nothing of the course."""
+
+    student: str
+    source: str
+    raw: bytes
+
+
+def worker_policy(slot: int) -> Policy:
+    return replace(Policy(), uid=WORKER_UIDS_FROM + slot, gid=WORKER_UIDS_FROM + slot)
+
+
+_WORKER: dict[str, Any] = {}
+"""The worker process's assignment, set once by its initializer (one per process, never swapped)."""
+
+
+def _start_worker(bundle: Bundle, limits: Limits, slots: Any) -> None:
+    slot = slots.get()
+    factory = sandboxed_kernel_factory(worker_policy(slot))
+    _WORKER["assignment"] = Assignment.from_bundle(bundle, kernel_factory=factory, limits=limits)
+
+
+def _grade_in_worker(work: Work) -> Job:
+    job = grade_bytes(_WORKER["assignment"], work.raw, work.student, work.source)
+    job.assignment, job.raw = None, b""  # type: ignore[assignment]  # the batch has both
+    return job
+
+
+def grade_all(assignment: Assignment, works: Iterable[tuple[Any, Work]], jobs: int) -> Iterator[tuple[Any, Job]]:
+    """Each ``(key, work)`` graded, yielded as ``(key, job)`` as soon as it is done (in any order with
+    several jobs). At most ``2 * jobs`` submissions are in flight, so memory stays bounded."""
+    if jobs <= 1:
+        for key, work in works:
+            yield key, grade_bytes(assignment, work.raw, work.student, work.source)
+        return
+    context = multiprocessing.get_context("spawn")
+    slots = context.Queue()
+    for slot in range(jobs):
+        slots.put(slot)
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                             initargs=(assignment.bundle, assignment.limits, slots)) as pool:
+        pending: dict[Future[Job], Any] = {}
+        source = iter(works)
+        exhausted = False
+        while pending or not exhausted:
+            while not exhausted and len(pending) < 2 * jobs:
+                try:
+                    key, work = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending[pool.submit(_grade_in_worker, work)] = key
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                key = pending.pop(future)
+                yield key, _job_of(future, assignment, key)
+
+
+def _job_of(future: Future[Job], assignment: Assignment, key: Any) -> Job:
+    """The worker's job, or an internal-error zero if the worker died or failed (logged; the batch goes on,
+    and a rerun grades it again)."""
+    try:
+        job = future.result()
+    except Exception:
+        work_student = getattr(key[0], "student", "?") if isinstance(key, tuple) else "?"
+        LOG.exception("a grading worker failed on the submission of %s", work_student)
+        job = Job(assignment, work_student, "?", b"", Path("."))
+        job.result = rejected_result(job, INTERNAL_ERROR)
+        job.failed_step = "worker"
+        return job
+    job.assignment = assignment
+    return job

@@ -1,0 +1,79 @@
+"""Batches on several workers, and batches run again: same verdicts as one job, nothing graded twice.
+
+(A batch killed with SIGKILL on one job or two workers, then run again, is in tests/test_faults.py.)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from d2lgrade.batch import find_submissions, run_batch
+from d2lgrade.course import Course
+from d2lgrade.samples import samples_dir
+from tests.conftest import copy_course
+
+ASSIGNMENT = "s02_1"
+INFINITE_LOOP = "while True:\n    pass\n"
+
+
+@pytest.fixture()
+def classroom(course, bundles, tmp_path) -> tuple[Course, Path]:
+    """A course with s02_1 built and an inbox of its samples, a hostile one among them."""
+    copy = copy_course(bundles, ASSIGNMENT, tmp_path / "course")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for sample in sorted(samples_dir(course, ASSIGNMENT).glob("*.ipynb")):
+        shutil.copy(sample, inbox / sample.name)
+    nb = json.loads((inbox / "complete.ipynb").read_text())
+    nb["cells"].insert(3, {"cell_type": "code", "metadata": {}, "source": "import os\nos._exit(3)\n",
+                           "outputs": [], "execution_count": None})
+    (inbox / "kills-its-kernel.ipynb").write_text(json.dumps(nb))
+    return copy, inbox
+
+
+def _scores(folder: Path) -> dict[str, object]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_verdicts_of_one(classroom, tmp_path):
+    course, inbox = classroom
+    one = run_batch(course, ASSIGNMENT, find_submissions(inbox), tmp_path / "one", gradebook=False, jobs=1)
+    two = run_batch(course, ASSIGNMENT, find_submissions(inbox), tmp_path / "two", gradebook=False, jobs=2)
+    assert [r.student for r in two.results] == [r.student for r in one.results]
+    assert _scores(tmp_path / "two" / ASSIGNMENT) == _scores(tmp_path / "one" / ASSIGNMENT)
+    assert not one.internal_errors and not two.internal_errors
+
+
+@pytest.mark.slow
+def test_a_rerun_keeps_what_is_graded_and_grades_what_changed(classroom, tmp_path):
+    course, inbox = classroom
+    out = tmp_path / "results"
+    first = run_batch(course, ASSIGNMENT, find_submissions(inbox), out, jobs=2)
+    assert len(first.results) == 4 and not first.kept
+
+    again = run_batch(course, ASSIGNMENT, find_submissions(inbox), out, jobs=2)
+    assert again.results == [] and sorted(again.kept) == sorted(r.student for r in first.results)
+
+    (inbox / "partial.ipynb").write_bytes((inbox / "complete.ipynb").read_bytes())  # a resubmission
+    changed = run_batch(course, ASSIGNMENT, find_submissions(inbox), out, jobs=2)
+    assert [r.student for r in changed.results] == ["partial"]
+    assert changed.results[0].score == changed.results[0].max_score
+
+    forced = run_batch(course, ASSIGNMENT, find_submissions(inbox), out, jobs=2, regrade=True)
+    assert len(forced.results) == 4 and not forced.kept
+
+
+@pytest.mark.slow
+def test_a_rebuilt_assignment_regrades_everyone(classroom, tmp_path):
+    course, inbox = classroom
+    out = tmp_path / "results"
+    run_batch(course, ASSIGNMENT, find_submissions(inbox), out, gradebook=False, jobs=1)
+    bundle = course.bundle_path(ASSIGNMENT)
+    bundle.write_text(json.dumps(json.loads(bundle.read_text()), indent=1))  # same content, other bytes
+    again = run_batch(course, ASSIGNMENT, find_submissions(inbox), out, gradebook=False, jobs=1)
+    assert len(again.results) == 4 and not again.kept

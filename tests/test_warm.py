@@ -1,0 +1,155 @@
+"""Warm kernels are fresh kernels: nothing one submission does is visible to the next.
+
+Every kernel of an :class:`Assignment` is forked from one template (:mod:`d2lgrade.template`). Each
+test grades a submission that tries to leave something behind, then one, from the same template,
+that answers ``gt`` right only if it finds nothing. The host is checked too: no process of the
+sandbox user outlives its submission.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from d2lgrade.grade import Assignment, grade_bytes
+from d2lgrade.sandbox import Policy
+from tests.test_hostile import FULL, LIMITS, answers
+
+SECRET = "4f1c9e2ab7d30c58"
+MARKER = "d2l-leak-marker-"
+
+LEAVERS = {
+    "files": """
+for folder in ("/scratch", "/tmp", "/dev/shm"):
+    open(f"{folder}/left-behind", "w").write("x")
+gt = X > Y
+""",
+    "processes": """
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(600)
+    os._exit(0)
+gt = X > Y
+""",
+    "environment": """
+import os
+os.environ["D2L_LEFT_BEHIND"] = "1"
+os.putenv("D2L_PUTENV", "1")
+gt = X > Y
+""",
+    "module-state": """
+import sys, numpy, mxnet, json
+numpy.left_behind = mxnet.left_behind = json.left_behind = True
+numpy.random.seed(1234)
+sys.modules["left_behind"] = json
+sys.path.insert(0, "/scratch/left-behind")
+gt = X > Y
+""",
+    "memory": f"""
+kept = "{MARKER}" + "".join(reversed("{SECRET[::-1]}"))
+gt = X > Y
+""",
+}
+
+FINDERS = {
+    "files": """
+import os
+found = [f for f in ("/scratch", "/tmp", "/dev/shm") if os.path.exists(f"{f}/left-behind")]
+gt = X > Y if not found else None
+""",
+    "processes": """
+import os
+others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+gt = X > Y if os.getpid() == 1 and not others else None
+""",
+    "environment": """
+import os
+gt = X > Y if "D2L_LEFT_BEHIND" not in os.environ and "D2L_PUTENV" not in os.environ else None
+""",
+    "module-state": """
+import sys, numpy, mxnet, json
+same_seed = numpy.random.RandomState(1234).rand() == numpy.random.rand()
+clean = not any(hasattr(m, "left_behind") for m in (numpy, mxnet, json))
+clean = clean and "left_behind" not in sys.modules and "/scratch/left-behind" not in sys.path and not same_seed
+gt = X > Y if clean else None
+""",
+    "memory": f"""
+import hashlib, re
+wanted = "{hashlib.sha256(SECRET.encode()).hexdigest()}"
+prefix = "{MARKER}".encode()
+found = 0
+with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+    for line in maps:
+        fields = line.split()
+        if "r" not in fields[1] or (len(fields) > 5 and not fields[5].startswith("[heap")):
+            continue
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        if end - start > 64 * 2**20:  # reserved, not written: reading would fault it in
+            continue
+        try:
+            mem.seek(start)
+            chunk = mem.read(end - start)
+        except (OSError, ValueError, OverflowError):
+            continue
+        for hit in re.finditer(re.escape(prefix), chunk):
+            tail = chunk[hit.end():hit.end() + {len(SECRET)}]
+            found += hashlib.sha256(tail).hexdigest() == wanted
+gt = X > Y if not found else None
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def warm(bundles):
+    return Assignment.from_bundle(bundles["s02_1"], limits=LIMITS)
+
+
+@pytest.fixture(scope="module")
+def release(course):
+    return nbformat.read(course.release_notebook("s02_1"), as_version=4)
+
+
+def _grade(assignment: Assignment, release: nbformat.NotebookNode, name: str, gt: str):
+    raw = nbformat.writes(answers(ex1_gt=gt)(copy.deepcopy(release))).encode()
+    result = grade_bytes(assignment, raw, name, f"{name}.ipynb").result
+    return result, "\n".join([*result.notes, *(q.output for q in result.questions)])
+
+
+def _processes_of(uid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    found.append(int(entry.name))
+            except FileNotFoundError:
+                continue
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("what", list(LEAVERS))
+def test_nothing_one_submission_leaves_reaches_the_next(warm, release, what):
+    template = warm.kernel_factory.template
+    left, text = _grade(warm, release, f"leaves-{what}", LEAVERS[what])
+    assert left.score == FULL, text
+    started = template.process.pid
+    assert _processes_of(Policy().uid) == [], "a process of the sandbox user outlived its submission"
+    found, text = _grade(warm, release, f"finds-{what}", FINDERS[what])
+    assert found.score == FULL, f"the next submission found what {what!r} left:\n{text}"
+    assert template.process.pid == started, "both kernels came from the same template"
+
+
+@pytest.mark.slow
+def test_the_finders_do_find_what_is_left_in_their_own_kernel(warm, release):
+    """Each finder sees a leak made earlier in the same kernel: a finder that can see nothing proves nothing."""
+    for what in LEAVERS:
+        both = LEAVERS[what] + FINDERS[what]
+        result, text = _grade(warm, release, f"self-{what}", both)
+        assert result.score == FULL - 1, f"{what}: {text}"

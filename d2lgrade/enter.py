@@ -28,6 +28,7 @@ CLONE_NEWPID = 0x20000000
 """The kernel's PID namespace is its own: its parent unshares one (that applies to children only) and
 forks it as PID 1, as ``bwrap --as-pid-1`` would."""
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
@@ -137,6 +138,9 @@ def drop_privileges(entry: Entry, passage: Passage) -> None:
         status = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
     if int(status["CapEff"], 16) or int(status["CapPrm"], 16) or os.getuid() != entry.uid:
         raise EntryFailed("capabilities survived the change of user")
+    # A change of user makes the process non-dumpable (its /proc/self owned by root); an ordinary process
+    # of this user is dumpable, and ptrace, the one thing that flag guards, is denied by the seccomp filter.
+    _check(_LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(dumpable)")
 
 
 def forbid_privileges(entry: Entry, passage: Passage) -> None:

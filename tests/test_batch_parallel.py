@@ -23,13 +23,14 @@ INFINITE_LOOP = "while True:\n    pass\n"
 @pytest.fixture()
 def classroom(course, bundles, tmp_path) -> tuple[Course, Path]:
     """A course with s02_1 built and an inbox of its samples, a hostile one among them."""
+    (tmp_path / "course").mkdir()
     copy = copy_course(bundles, ASSIGNMENT, tmp_path / "course")
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for sample in sorted(samples_dir(course, ASSIGNMENT).glob("*.ipynb")):
         shutil.copy(sample, inbox / sample.name)
     nb = json.loads((inbox / "complete.ipynb").read_text())
-    nb["cells"].insert(3, {"cell_type": "code", "metadata": {}, "source": "import os\nos._exit(3)\n",
+    nb["cells"].insert(3, {"cell_type": "code", "id": "kills-its-kernel", "metadata": {}, "source": "import os\nos._exit(3)\n",
                            "outputs": [], "execution_count": None})
     (inbox / "kills-its-kernel.ipynb").write_text(json.dumps(nb))
     return copy, inbox
@@ -74,6 +75,6 @@ def test_a_rebuilt_assignment_regrades_everyone(classroom, tmp_path):
     out = tmp_path / "results"
     run_batch(course, ASSIGNMENT, find_submissions(inbox), out, gradebook=False, jobs=1)
     bundle = course.bundle_path(ASSIGNMENT)
-    bundle.write_text(json.dumps(json.loads(bundle.read_text()), indent=1))  # same content, other bytes
+    bundle.write_text(bundle.read_text() + "\n")  # same content, other bytes: as after a rebuild
     again = run_batch(course, ASSIGNMENT, find_submissions(inbox), out, gradebook=False, jobs=1)
     assert len(again.results) == 4 and not again.kept

@@ -16,7 +16,8 @@ import nbformat
 import pytest
 
 from d2lgrade.grade import Assignment, grade_bytes
-from d2lgrade.sandbox import Policy
+from d2lgrade.sandbox import check_available, sandboxed_kernel_factory
+from d2lgrade.workers import worker_policy
 from tests.test_hostile import FULL, LIMITS, answers
 
 SECRET = "4f1c9e2ab7d30c58"
@@ -105,9 +106,14 @@ gt = X > Y if not found else None
 }
 
 
+POLICY = worker_policy(7)
+"""A user of its own, so that kernels of other tests running at the same time are not counted."""
+
+
 @pytest.fixture(scope="module")
 def warm(bundles):
-    return Assignment.from_bundle(bundles["s02_1"], limits=LIMITS)
+    check_available(POLICY)
+    return Assignment.from_bundle(bundles["s02_1"], kernel_factory=sandboxed_kernel_factory(POLICY), limits=LIMITS)
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +146,7 @@ def test_nothing_one_submission_leaves_reaches_the_next(warm, release, what):
     left, text = _grade(warm, release, f"leaves-{what}", LEAVERS[what])
     assert left.score == FULL, text
     started = template.process.pid
-    assert _processes_of(Policy().uid) == [], "a process of the sandbox user outlived its submission"
+    assert _processes_of(POLICY.uid) == [], "a process of the sandbox user outlived its submission"
     found, text = _grade(warm, release, f"finds-{what}", FINDERS[what])
     assert found.score == FULL, f"the next submission found what {what!r} left:\n{text}"
     assert template.process.pid == started, "both kernels came from the same template"

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from d2lgrade.cluster import grade_on_cluster
 from d2lgrade.course import Course
 from d2lgrade.grade import INTERNAL_ERROR, MAX_NOTEBOOK_BYTES, Assignment, Job, rejected_result
 from d2lgrade.gradebook import archive, archive_refused, ensure_assignment, record, write_atomic
@@ -202,11 +203,12 @@ def grade_submissions(course: Course, assignment_id: str, submissions: Iterable[
 
 def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submission] | Intake, output: Path,
               gradebook: bool = True, log: Callable[[str], None] = say, jobs: int = 1,
-              regrade: bool = False) -> BatchReport:
+              regrade: bool = False, cluster: str | None = None) -> BatchReport:
     """The batch loop: one catch-all per submission, a log file for the instructor, a report for the summary.
 
     Submissions whose bytes were already graded against the same bundle are kept as they are unless
-    ``regrade``; a batch killed at any moment and run again ends as an uninterrupted run would."""
+    ``regrade``; a batch killed at any moment and run again ends as an uninterrupted run would. Grading
+    runs in this process (one job), on ``jobs`` worker processes, or on the Dask scheduler at ``cluster``."""
     intake = submissions if isinstance(submissions, Intake) else Intake(list(submissions))
     assignment = Assignment.load(course.bundle_path(assignment_id))
     if gradebook:
@@ -222,7 +224,8 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
         works = _works(course, assignment, intake.submissions, ledger, output, gradebook, regrade, report,
                        shown_progress)
         graded = {s.student for s in intake.submissions}
-        for (sub, sha), job in grade_all(assignment, works, jobs):
+        graded_jobs = grade_on_cluster(assignment, works, cluster) if cluster else grade_all(assignment, works, jobs)
+        for (sub, sha), job in graded_jobs:
             result = _finish(course, sub, job, output, gradebook, report)
             if not job.failed_step and result.problem != INTERNAL_ERROR:
                 ledger.remember(sub.student, sha)
@@ -257,7 +260,7 @@ def _works(course: Course, assignment: Assignment, submissions: list[Submission]
         except ValueError as exc:
             job = Job(assignment, sub.student, name, b"", Path("."))
             job.result = rejected_result(job, str(exc))
-            result = _finish(course, sub, job, output, gradebook, report)
+            result = _finish(course, sub, job, output, False, report)  # nothing to keep or record
             report.results.append(result)
             shown_progress.done(sub.student, result)
             continue
@@ -269,9 +272,13 @@ def _works(course: Course, assignment: Assignment, submissions: list[Submission]
         if gradebook:
             try:
                 archive(course, aid, notebook, sub.student, raw)
-            except Exception:
-                LOG.exception("could not archive the submission of %s (%s)", sub.student, name)
+            except Exception:  # not kept, so not graded: a zero saying so, and the rerun grades it
+                LOG.exception("internal error for student %s (%s) in step archive", sub.student, name)
                 report.internal_errors.append(f"{sub.student} ({name}): step archive")
+                result = _internal_zero(assignment, sub, name, output)
+                report.results.append(result)
+                shown_progress.done(sub.student, result)
+                continue
         yield (sub, sha), Work(sub.student, name, raw)
 
 
@@ -290,7 +297,7 @@ def _finish(course: Course, sub: Submission, job: Job, output: Path, gradebook: 
             result = replace(result, notes=(*result.notes, f"{name} does not end in .ipynb; it was graded as a notebook."))
         step = "write results"
         write_atomic(results_path(output, aid, sub.student), json.dumps(gradescope_json(result), indent=2).encode())
-        if gradebook and job.notebook is not None:
+        if gradebook:
             step = "record"
             record(course, job, notebook)
     except Exception:

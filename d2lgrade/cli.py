@@ -30,7 +30,7 @@ def _grade(args: argparse.Namespace) -> int:
     roster = read_roster(Path(args.roster)) if args.roster else None
     intake = find_submissions(Path(args.submission), roster)
     report = run_batch(course, args.assignment, intake, Path(args.output), gradebook=not args.no_gradebook,
-                       jobs=args.jobs, regrade=args.regrade)
+                       jobs=args.jobs, regrade=args.regrade, cluster=args.cluster)
     return 4 if report.internal_errors else 0
 
 
@@ -121,6 +121,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--jobs", type=_positive, default=default_jobs(),
                    help="submissions graded at once, each worker with its own warm kernel template "
                         f"(default: this machine's cores, {default_jobs()})")
+    g.add_argument("--cluster", metavar="tcp://HOST:8786",
+                   help="grade on a Dask scheduler's workers (machines with this checkout and the sandbox; see README)")
     g.add_argument("--regrade", action="store_true",
                    help="grade again submissions already graded with the same bytes and bundle (default: keep them)")
     g.set_defaults(run=_grade)

@@ -1,25 +1,27 @@
-"""Run the student's kernel inside a bubblewrap sandbox, as an unprivileged user.
+"""Run the student's kernel in a sandbox of its own, as an unprivileged user, warm but fresh.
 
-What holds (tested in tests/test_hostile.py): the kernel runs as ``nobody`` (uid 65534) with no
-capabilities; it has no network (its own network namespace, loopback only); it sees the system and
-the Python environment read-only, the grading package's code read-only, and nothing else of the
-course (no ``solutions/``, ``source/``, bundles, gradebook, other submissions); it writes only to a
-private tmpfs scratch folder of capped size; RLIMIT_AS, RLIMIT_CPU, RLIMIT_NPROC, RLIMIT_FSIZE and
-RLIMIT_NOFILE cap memory, CPU time, processes, file size and open files; it lives in its own PID
-namespace and dies with the grader. The kernel talks to the grader over ZeroMQ on Unix sockets in a
-folder shared for that purpose only.
+What holds (tested in tests/test_hostile.py, test_sandbox_limits.py, test_warm.py): the kernel runs
+as ``nobody`` (uid 65534; each parallel worker its own uid) with no capabilities and
+``no_new_privs``; it has no network (its own network namespace, loopback only); it sees the system
+and the Python environment read-only, the grading package's code read-only, and nothing else of the
+course (no ``solutions/``, ``source/``, bundles, gradebook, other submissions); it writes only to
+tmpfs folders of capped size; RLIMIT_AS, RLIMIT_CPU, RLIMIT_NPROC, RLIMIT_FSIZE and RLIMIT_NOFILE
+cap memory, CPU time, processes, file size and open files; it is PID 1 of its own PID namespace, so
+the processes it starts die with it. It talks to the grader over ZeroMQ on Unix sockets in a folder
+shared for that purpose only.
 
-bubblewrap is started *as* the unprivileged user (``setpriv``): started by root with ``--uid`` it
-stays root underneath and RLIMIT_NPROC does not hold. Limits that hold for the sandbox as a whole:
+How a kernel gets there (no new Python per submission):
 
-- a control group per kernel (:mod:`d2lgrade.cgroups`): memory (swap included), process count and
-  CPU bandwidth of every process together; the launcher joins it as root before anything else runs;
-- a seccomp filter (:mod:`d2lgrade.seccomp_filter`): no ptrace, no namespaces or mounts, no keyring,
-  BPF or perf events;
-- ``--as-pid-1``: the kernel is PID 1 of its namespace; bubblewrap's own process is outside it;
-- every writable place sized: ``/scratch``, ``/tmp``, ``/dev/shm``, and the IPC folder (a small tmpfs
-  the grader mounts), ``/dev`` itself read-only;
-- interrupts go to the kernel as ``interrupt_request`` messages (bubblewrap does not forward signals).
+- a *holder* per kernel: bubblewrap, run as root, builds new mount, network, IPC and UTS namespaces
+  around ``sleep`` (:func:`holder_command`): read-only binds, sized tmpfs ``/scratch``, ``/tmp``,
+  ``/dev/shm``, ``/dev`` read-only, an empty ``/proc``;
+- the grader's warm template (:mod:`d2lgrade.template`) forks the kernel, which joins its control
+  group (:mod:`d2lgrade.cgroups`: memory with swap, processes, CPU bandwidth and CPU time of all its
+  processes together), makes its own PID namespace, joins the holder's namespaces, mounts its /proc,
+  drops to the unprivileged user and loads the seccomp filter (:mod:`d2lgrade.seccomp_filter`: no
+  ptrace, namespaces, mounts, keyring, BPF or perf events) before IPython starts
+  (:mod:`d2lgrade.enter`);
+- interrupts go to the kernel as ``interrupt_request`` messages; the grader watches it through a pidfd.
 """
 
 from __future__ import annotations

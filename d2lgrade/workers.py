@@ -71,7 +71,7 @@ def grade_all(assignment: Assignment, works: Iterable[tuple[Any, Work]], jobs: i
         slots.put(slot)
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                              initargs=(assignment.bundle, assignment.limits, slots)) as pool:
-        pending: dict[Future[Job], Any] = {}
+        pending: dict[Future[Job], tuple[Any, Work]] = {}
         source = iter(works)
         exhausted = False
         while pending or not exhausted:
@@ -81,26 +81,25 @@ def grade_all(assignment: Assignment, works: Iterable[tuple[Any, Work]], jobs: i
                 except StopIteration:
                     exhausted = True
                     break
-                pending[pool.submit(_grade_in_worker, work)] = key
+                pending[pool.submit(_grade_in_worker, work)] = (key, work)
             if not pending:
                 break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                key = pending.pop(future)
-                yield key, _job_of(future, assignment, key)
+                key, work = pending.pop(future)
+                yield key, job_of(future, assignment, work, "worker")
 
 
-def _job_of(future: Future[Job], assignment: Assignment, key: Any) -> Job:
-    """The worker's job, or an internal-error zero if the worker died or failed (logged; the batch goes on,
-    and a rerun grades it again)."""
+def job_of(future: Any, assignment: Assignment, work: Work, where: str) -> Job:
+    """The job a worker sent back, or, if the worker died or failed, a zero saying grading failed on our
+    side (logged; the batch goes on, and a rerun grades it again)."""
     try:
         job = future.result()
     except Exception:
-        work_student = getattr(key[0], "student", "?") if isinstance(key, tuple) else "?"
-        LOG.exception("a grading worker failed on the submission of %s", work_student)
-        job = Job(assignment, work_student, "?", b"", Path("."))
+        LOG.exception("the %s grading the submission of %s failed", where, work.student)
+        job = Job(assignment, work.student, work.source, b"", Path("."))
         job.result = rejected_result(job, INTERNAL_ERROR)
-        job.failed_step = "worker"
+        job.failed_step = where
         return job
     job.assignment = assignment
     return job

@@ -14,7 +14,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: grade test build samples goldens lint lock env clean
+.PHONY: grade test build samples goldens lint lock env clean bench
 
 $(VENV)/.installed: requirements/lock.txt pyproject.toml
 	@if ! command -v bwrap >/dev/null || [ ! -x $(BASE_PYTHON) ] || ! /usr/bin/python3 -c "import seccomp" 2>/dev/null; then \
@@ -41,6 +41,10 @@ grade: build
 test: env
 	ruff check d2lgrade solutions tests tools
 	python -m pytest
+
+# Seconds per submission against `otter run`, side by side (a few minutes; not part of `make test`).
+bench: build
+	python tools/bench.py s02_3 120
 
 samples: build
 	d2lgrade samples

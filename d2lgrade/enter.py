@@ -28,6 +28,7 @@ CLONE_NEWPID = 0x20000000
 """The kernel's PID namespace is its own: its parent unshares one (that applies to children only) and
 forks it as PID 1, as ``bwrap --as-pid-1`` would."""
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
@@ -143,6 +144,11 @@ def drop_privileges(entry: Entry, passage: Passage) -> None:
     _check(_LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(dumpable)")
 
 
+def die_with_parent(entry: Entry, passage: Passage) -> None:
+    """SIGKILL when the monitor dies (set after the change of user, which clears it)."""
+    _check(_LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(pdeathsig)")
+
+
 def forbid_privileges(entry: Entry, passage: Passage) -> None:
     """``no_new_privs``: no setuid program or file capability can give anything back."""
     _check(_LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(no_new_privs)")
@@ -191,6 +197,7 @@ ENTER_STEPS: tuple[Step, ...] = (
     close_descriptors,
     set_rlimits,
     drop_privileges,
+    die_with_parent,
     forbid_privileges,
     load_seccomp,
     fresh_interpreter,

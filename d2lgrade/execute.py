@@ -404,6 +404,11 @@ def _shut_down(client: NotebookClient) -> None:
             run_sync(client.km.shutdown_kernel)(now=True)
     except Exception:  # noqa: BLE001 - a kernel that is already gone is fine
         pass
+    try:  # a kernel that died by itself was never shut down: its sandbox (cgroup, holder) goes now
+        if client.km is not None:
+            run_sync(client.km.cleanup_resources)()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _position(cell: nbformat.NotebookNode) -> str:

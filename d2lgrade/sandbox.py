@@ -347,6 +347,7 @@ class SandboxedKernelManager(QuietKernelManager):
         if not restart:
             if self.mounted:
                 subprocess.run(["umount", "-l", str(self.shared)], capture_output=True, check=False)
+                self.mounted = False
             shutil.rmtree(self.shared, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources
@@ -362,13 +363,20 @@ def _mount_tmpfs(folder: Path, size: int) -> bool:
     return done.returncode == 0
 
 
+@functools.cache
+def process_template(seccomp: bytes) -> Template:
+    """One template per grader process, whatever number of assignments or factories it uses: the
+    template holds nothing of theirs (each kernel's sandbox comes with its request)."""
+    return Template(seccomp)
+
+
 def sandboxed_kernel_factory(policy: Policy = Policy()) -> Any:
     """A kernel factory for :func:`d2lgrade.execute.run` that confines the kernel: warm kernels forked by
-    one template, started on first use and shared by every kernel of this factory."""
+    the process's template, started on first use."""
     program = seccomp_program()
     if program is None:
         raise SandboxUnavailable("the seccomp filter cannot be built: install python3-seccomp")
-    template = Template(program.read_bytes())
+    template = process_template(program.read_bytes())
 
     def factory() -> SandboxedKernelManager:
         return SandboxedKernelManager(policy, template)

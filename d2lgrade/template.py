@@ -6,8 +6,9 @@ outside any sandbox; it runs only trusted code: it imports :data:`PRELOAD` and t
 requests on its standard input. For each request (an :class:`~d2lgrade.enter.Entry`, as JSON) it
 forks a *monitor*, which makes a new PID namespace and forks the kernel as its PID 1; the kernel
 takes :data:`d2lgrade.enter.ENTER_STEPS` and only then runs IPython. The monitor reports the
-kernel's pid and exits; the template, a child subreaper ignoring SIGCHLD, reaps kernels when they
-end, and kills those still running when the grader goes.
+kernel's pid and waits for it. Kernels never outlive their grader: the template kills them when
+the grader's pipe closes (even on SIGKILL), and each kernel dies with its monitor, which dies with
+the template (parent-death signals).
 
 The template never sees a submission, a reference or a result: what a kernel inherits from it is
 the state of freshly imported modules, copied on write, so nothing one submission does is visible
@@ -38,6 +39,9 @@ PRELOAD = (
     "numpy", "mxnet", "mxnet.numpy", "mxnet.numpy_extension", "mxnet.autograd", "pandas",
     "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "IPython.core.completer",
     "jupyter_client.session", "d2lgrade.student", "d2lgrade.probe", "d2lgrade.plain",
+    # what IPKernelApp imports as it starts (its debugger among them): half of a warm start otherwise
+    "ipykernel.debugger", "IPython.core.history", "IPython.extensions", "sqlite3", "pdb", "pydoc", "runpy",
+    "faulthandler", "tornado.queues", "http.server", "xmlrpc.server", "encodings.latin_1",
 )
 """What every kernel imports or is likely to: MXNet alone is about 1.7 s of a cold start."""
 
@@ -48,7 +52,9 @@ KERNEL_ENV = {
 """Set before the imports, as they read it. MXNet's NaiveEngine runs operators in the calling thread:
 the template stays single-threaded, so a forked kernel has one thread when its seccomp filter loads."""
 
+PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 class TemplateFailed(RuntimeError):
@@ -95,12 +101,13 @@ def _entry_from_json(line: bytes) -> enter.Entry:
 
 
 def spawn(entry: enter.Entry) -> int:
-    """Fork the monitor; it forks the kernel into the holder's PID namespace and sends back its pid."""
+    """Fork the monitor; it forks the kernel into a new PID namespace and sends back its pid."""
     readable, writable = os.pipe()
+    template = os.getpid()
     monitor = os.fork()
     if monitor == 0:
         os.close(readable)
-        _monitor(entry, writable)  # never returns
+        _monitor(entry, writable, template)  # never returns
     os.close(writable)
     with os.fdopen(readable, "rb") as pipe:
         said = pipe.read(4096).decode(errors="replace")
@@ -109,27 +116,46 @@ def spawn(entry: enter.Entry) -> int:
     return int(said.split()[1])
 
 
-def _monitor(entry: enter.Entry, report: int) -> None:
-    status = 1
+def _monitor(entry: enter.Entry, report: int, template: int) -> None:
+    """The kernel's parent for its whole life: dies with the template (and the kernel with it), reaps the
+    kernel. Never returns."""
+    ok = False
     try:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != template:  # the template died before the line above
+            os._exit(1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         ns = enter.open_namespaces(entry.holder)
         enter.unshare(enter.CLONE_NEWPID, "pid")
-        errors_r, errors_w = os.pipe()
+        steps_r, steps_w = os.pipe()
         kernel = os.fork()
         if kernel == 0:
-            os.close(errors_r)
-            _kernel(entry, ns, errors_w)
-        os.close(errors_w)
-        with os.fdopen(errors_r, "rb") as pipe:  # empty when the kernel got through every step
-            failed = pipe.read(4096).decode(errors="replace")
-        os.write(report, (f"error {failed}" if failed else f"pid {kernel}").encode())
-        status = 0
+            os.close(steps_r)
+            _kernel(entry, ns, steps_w)
+        os.close(steps_w)
+        for fd in ns.values():
+            os.close(fd)
+        with os.fdopen(steps_r, "rb") as pipe:  # "ok" once the kernel got through every step
+            said = pipe.read(4096).decode(errors="replace")
+        ok = said == "ok"
+        os.write(report, (f"pid {kernel}" if ok else f"error {said or 'the kernel died entering its sandbox'}").encode())
     except BaseException as exc:  # noqa: BLE001 - reported to the grader, never raised in the template's copy
         with contextlib.suppress(OSError):
             os.write(report, f"error {type(exc).__name__}: {exc}".encode())
-    finally:
-        os._exit(status)
+    os.close(report)
+    if ok:
+        _let_go_of_the_template()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(kernel, 0)
+    os._exit(0)
+
+
+def _let_go_of_the_template() -> None:
+    """The monitor keeps no descriptor of the template's (its pipes to the grader among them)."""
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.closerange(3, 65536)
 
 
 def _kernel(entry: enter.Entry, ns: dict[str, int], report: int) -> None:
@@ -137,7 +163,8 @@ def _kernel(entry: enter.Entry, ns: dict[str, int], report: int) -> None:
     process before any student code. Never returns."""
     try:
         enter.enter(entry, enter.Passage(ns, report))
-        os.close(report)  # the monitor reads nothing: success
+        os.write(report, b"ok")  # fails if the monitor is gone: then so are we
+        os.close(report)
     except BaseException as exc:  # noqa: BLE001
         with contextlib.suppress(OSError):
             os.write(report, f"{type(exc).__name__}: {exc}".encode())
@@ -155,9 +182,8 @@ def preload() -> None:
 
 def main() -> int:
     """``python -I -m d2lgrade.template``: started by :class:`Template`, never by hand."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # kernels whose monitor exited are ours to reap
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # ... which the kernel does for us
+    _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # a kernel whose monitor was killed is ours to reap
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # ... which the kernel does for us, as for monitors
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's; our stdin closing ends us (serve)
     os.environ.update(KERNEL_ENV)
     preload()

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -159,3 +164,40 @@ def test_the_finders_do_find_what_is_left_in_their_own_kernel(warm, release):
         both = LEAVERS[what] + FINDERS[what]
         result, text = _grade(warm, release, f"self-{what}", both)
         assert result.score == FULL - 1, f"{what}: {text}"
+
+
+GRADER = """
+import sys, time
+from jupyter_core.utils import run_sync
+from d2lgrade.sandbox import sandboxed_kernel_factory
+from d2lgrade.workers import worker_policy
+factory = sandboxed_kernel_factory(worker_policy(int(sys.argv[1])))
+km = factory()
+run_sync(km.start_kernel)()
+print(factory.template.process.pid, km.provisioner.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _gone(uid: int, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while _processes_of(uid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not _processes_of(uid)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("victim", ["grader", "template"])
+def test_kernels_die_with_their_grader_or_template_even_on_sigkill(victim):
+    slot = 8 if victim == "grader" else 9
+    uid = worker_policy(slot).uid
+    grader = subprocess.Popen([sys.executable, "-c", GRADER, str(slot)], stdout=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    try:
+        template, kernel = (int(x) for x in grader.stdout.readline().split())
+        assert _processes_of(uid) == [kernel]
+        os.kill(grader.pid if victim == "grader" else template, signal.SIGKILL)
+        assert _gone(uid), f"a kernel outlived its {victim}"
+    finally:
+        grader.kill()
+        grader.wait()

@@ -106,7 +106,7 @@ class Cgroup:
 
     @property
     def procs_files(self) -> tuple[Path, ...]:
-        """Where the launcher writes its own pid, before it drops privileges and starts bubblewrap."""
+        """Where the kernel writes its own pid (as root, before it enters its namespaces and drops privileges)."""
         return tuple(d / "cgroup.procs" for d in dict.fromkeys(self.dirs))
 
     def cpu_seconds(self) -> float:

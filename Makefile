@@ -44,7 +44,7 @@ test: env
 
 # Seconds per submission against `otter run`, side by side (a few minutes; not part of `make test`).
 bench: build
-	python tools/bench.py s02_3 120
+	python tools/bench.py s02_3 200
 
 samples: build
 	d2lgrade samples

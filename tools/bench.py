@@ -4,13 +4,13 @@ A batch of copies of an assignment's sample submissions (complete, partial, unto
 graded by ``d2lgrade grade`` with one job and with every core, sandbox on; a few of the same
 submissions by ``otter run`` with the project's own autograder zip (Otter starts a cold kernel per
 submission). Prints the per-submission seconds, the speed-up against Otter, the parallel efficiency
-and the peak memory of the largest process. Usage: ``python tools/bench.py [ASSIGNMENT] [COUNT]``.
+and the peak memory per worker (proportional set size of all its processes, sampled).
+Usage: ``python tools/bench.py [ASSIGNMENT] [COUNT]``.
 """
 
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -30,19 +30,53 @@ def batch(assignment: str, count: int, folder: Path) -> Path:
     return folder
 
 
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += parents.get(pid, [])
+    return found
+
+
+def _pss_mib(pids: list[int]) -> float:
+    """Proportional set size: pages shared by a template and its kernels are counted once in all."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
 def timed(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of the largest process the command started."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall seconds, and the peak memory (PSS, MiB) of the command and everything it started, sampled."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    return wall, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, _pss_mib(_descendants(process.pid)))
+        time.sleep(0.25)
+    if process.returncode != 0:
+        raise SystemExit(f"{command[0]} failed ({process.returncode}): {' '.join(command)}")
+    return time.perf_counter() - start, peak
 
 
 def main(argv: list[str]) -> int:
     assignment = argv[0] if argv else "s02_3"
-    count = int(argv[1]) if len(argv) > 1 else 120
-    otter_count = 3
+    count = int(argv[1]) if len(argv) > 1 else 200
+    otter_count = 5
     cores = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="d2lgrade-bench-") as tmp:
         os.chmod(tmp, 0o755)
@@ -54,7 +88,7 @@ def main(argv: list[str]) -> int:
             subset = batch(assignment, n, work / f"inbox-{jobs}") if n != count else inbox
             wall, peak = timed([str(BIN / "d2lgrade"), "grade", assignment, str(subset), "--jobs", str(jobs),
                                 "--no-gradebook", "--regrade", "--output", str(work / f"out-{jobs}")], ROOT)
-            rows.append((f"d2lgrade grade --jobs {jobs}", n, wall / n, peak))
+            rows.append((f"d2lgrade grade --jobs {jobs}", n, wall / n, peak / jobs))
         otter_wall = 0.0
         for path in sorted(inbox.iterdir())[:otter_count]:
             out = work / "otter" / path.stem
@@ -66,9 +100,9 @@ def main(argv: list[str]) -> int:
         rows.append(("otter run (project zip)", otter_count, otter, peak))
     print(f"{assignment}, {os.uname().machine}, {cores} cores, {os.cpu_count()} CPUs, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB")
-    print(f"{'grader':<28}{'submissions':>12}{'s / submission':>16}{'vs otter run':>14}{'peak MiB':>10}")
+    print(f"{'grader':<28}{'submissions':>12}{'s / submission':>16}{'vs otter run':>14}{'MiB / worker':>14}")
     for name, n, per, peak in rows:
-        print(f"{name:<28}{n:>12}{per:>16.2f}{otter / per:>13.1f}x{peak:>10.0f}")
+        print(f"{name:<28}{n:>12}{per:>16.2f}{otter / per:>13.1f}x{peak:>14.0f}")
     one, many = rows[0][2], rows[1][2]
     print(f"parallel efficiency, 1 -> {cores} workers: {one / many / cores:.0%}")
     return 0

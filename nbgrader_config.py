@@ -21,3 +21,16 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.HTMLExporter.sanitize_html = True
 # Markdown links with javascript: URLs become inert (nbconvert's own filter allows them).
 c.HTMLExporter.filters = {"markdown2html": "d2lgrade.defang.markdown2html"}
+
+# One grading path: `nbgrader autograde` and the formgrader's Autograde button grade through d2lgrade's
+# sandbox (d2lgrade/nbgrader_autograde.py) instead of nbgrader's Execute, which would run the submission
+# unconfined with the hidden tests. The other steps are nbgrader's own.
+c.Autograde.autograde_preprocessors = [
+    "d2lgrade.nbgrader_autograde.GradeInSandbox",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]

@@ -126,15 +126,24 @@ def _write_autograded(course: Course, job: Job, notebook: str, result: Submissio
     nb = nbformat.from_dict(job.notebook)
     for pp in (DeduplicateIds(), OverwriteCells(), ClearHiddenTests(), CheckCellMetadata()):
         nb, resources = pp.preprocess(nb, resources)
+    annotate(nb, job, result)
+    folder = course.folder("autograded_directory", "autograded") / result.student / result.assignment
+    write_atomic(folder / f"{notebook}.ipynb", nbformat.writes(defang(nb)).encode())
+
+
+def annotate(nb: nbformat.NotebookNode, job: Job, result: SubmissionResult) -> None:
+    """The run's outputs in the student's cells, and each test cell's verdict as its output: the message,
+    then the score as a result, which nbgrader reads as the cell's (partial) credit. Used for the
+    autograded notebook of ``d2lgrade grade`` and of ``nbgrader autograde`` alike."""
     _copy_outputs(nb, job)
     verdicts = {q.id: q for q in result.questions}
     for cell in nb.cells:
         q = verdicts.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
         if q is not None and is_test_cell(cell):
             text = f"{q.score:g} / {q.max_score:g} points. {q.output}\n"
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
-    folder = course.folder("autograded_directory", "autograded") / result.student / result.assignment
-    write_atomic(folder / f"{notebook}.ipynb", nbformat.writes(defang(nb)).encode())
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text),
+                            nbformat.v4.new_output("execute_result", data={"text/plain": f"{q.score:g}"},
+                                                   execution_count=None)]
 
 
 def _copy_outputs(nb: nbformat.NotebookNode, job: Job) -> None:

@@ -1,10 +1,11 @@
-"""``make bench``: seconds per submission, d2lgrade against ``otter run``, side by side in one run.
+"""``make bench``: seconds per submission, d2lgrade against ``otter run`` and ``nbgrader autograde``, side by side.
 
 A batch of copies of an assignment's sample submissions (complete, partial, untouched, in turn) is
 graded by ``d2lgrade grade`` with one job and with every core, sandbox on; a few of the same
 submissions by ``otter run`` with the project's own autograder zip (Otter starts a cold kernel per
-submission). Prints the per-submission seconds, the speed-up against Otter, the parallel efficiency
-and the peak memory per worker (proportional set size of all its processes, sampled).
+submission), and by ``nbgrader autograde`` on a copy of the course. Prints the per-submission
+seconds, the speed-up against Otter, the parallel efficiency and the peak memory per worker
+(proportional set size of all its processes, sampled).
 Usage: ``python tools/bench.py [ASSIGNMENT] [COUNT]``.
 """
 
@@ -73,6 +74,24 @@ def timed(command: list[str], cwd: Path) -> tuple[float, float]:
     return time.perf_counter() - start, peak
 
 
+def nbgrader_autograde(assignment: str, notebooks: list[Path], work: Path) -> tuple[float, float]:
+    """``nbgrader autograde`` on a copy of the course: cold kernels, hidden tests run in the student's
+    process (unconfined: our own samples only), as a course without d2lgrade would grade."""
+    course = work / "nbgrader-course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    for folder in ("source", "solutions"):
+        shutil.copytree(ROOT / folder, course / folder)
+    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", assignment, "--force"], cwd=course, check=True,
+                   capture_output=True)
+    notebook = next((ROOT / "source" / assignment).glob("*.ipynb")).name
+    for path in notebooks:
+        target = course / "submitted" / path.stem / assignment
+        target.mkdir(parents=True)
+        shutil.copy(path, target / notebook)
+    return timed([str(BIN / "nbgrader"), "autograde", assignment], course)
+
+
 def main(argv: list[str]) -> int:
     assignment = argv[0] if argv else "s02_3"
     count = int(argv[1]) if len(argv) > 1 else 200
@@ -98,6 +117,8 @@ def main(argv: list[str]) -> int:
             otter_wall += wall
         otter = otter_wall / otter_count
         rows.append(("otter run (project zip)", otter_count, otter, peak))
+        nbgrader_wall, nbgrader_peak = nbgrader_autograde(assignment, sorted(inbox.iterdir())[:otter_count], work)
+        rows.append(("nbgrader autograde", otter_count, nbgrader_wall / otter_count, nbgrader_peak))
     print(f"{assignment}, {os.uname().machine}, {cores} cores, {os.cpu_count()} CPUs, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB")
     print(f"{'grader':<28}{'submissions':>12}{'s / submission':>16}{'vs otter run':>14}{'MiB / worker':>14}")

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, DeduplicateIds, OverwriteCells
-from nbgrader.utils import compute_checksum
+from nbgrader.utils import compute_checksum, parse_utc
 from sqlalchemy.exc import SAWarning
 
 from d2lgrade.course import Course
@@ -86,7 +86,8 @@ def record(course: Course, job: Job, notebook: str) -> None:
         # nbgrader 0.9's ORM code trips SQLAlchemy 2's autoflush warning; the rows are written all the same
         warnings.filterwarnings("ignore", category=SAWarning)
         gb.update_or_create_student(result.student)
-        gb.update_or_create_submission(result.assignment, result.student)
+        stamp = submitted_timestamp(course, result.assignment, result.student)
+        gb.update_or_create_submission(result.assignment, result.student, **({"timestamp": stamp} if stamp else {}))
         for q in job.assignment.bundle.questions:
             grade = gb.find_grade(q.id, notebook, result.assignment, result.student)
             verdict = verdicts.get(q.id)
@@ -106,6 +107,16 @@ def record(course: Course, job: Job, notebook: str) -> None:
         except Exception as exc:  # noqa: BLE001 - nbgrader rejects some tampered notebooks; scores stay recorded
             job.notes.append(f"nbgrader could not prepare this notebook for manual grading ({str(exc)[:200]}); "
                              "the scores are recorded, the submitted file is in submitted/.")
+
+
+def submitted_timestamp(course: Course, assignment: str, student: str) -> dt.datetime | None:
+    """The submission's time as nbgrader reads it from ``submitted/.../timestamp.txt``: the gradebook must
+    hold the same, or the formgrader lists the submission as still to autograde."""
+    path = course.folder("submitted_directory", "submitted") / student / assignment / "timestamp.txt"
+    try:
+        return parse_utc(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def _untouched(job: Job, grade_id: str) -> bool:

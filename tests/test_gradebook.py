@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
 
 from d2lgrade.batch import Submission, find_submissions, grade_submissions
 from d2lgrade.samples import samples_dir
@@ -103,3 +105,15 @@ def test_folder_intake_never_renames_a_clash_and_lists_every_file_not_graded(tmp
     refused = {r.name.rsplit("/", 1)[-1]: r.reason for r in intake.refused}
     assert set(refused) == {"alice.ipynb", "alice.txt", ".DS_Store"}
     assert "clashes with alice.txt" in refused["alice.ipynb"] and "dot" in refused[".DS_Store"]
+
+
+@pytest.mark.slow
+def test_the_formgrader_sees_every_graded_submission_as_autograded(graded_course):
+    """nbgrader counts a submission autograded when the gradebook's timestamp is the submitted one."""
+    tmp_course, results, _ = graded_course
+    coursedir = CourseDirectory(root=str(tmp_course.root))
+    coursedir.db_url = tmp_course.db_url
+    api = NbGraderAPI(coursedir=coursedir)
+    notebooks = {s for s in results if (tmp_course.root / "autograded" / s).is_dir()}
+    assert notebooks and api.get_autograded_students(ASSIGNMENT) == notebooks
+    assert all(api.get_submission(ASSIGNMENT, s)["autograded"] for s in notebooks)

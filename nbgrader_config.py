@@ -1,6 +1,9 @@
 """nbgrader settings of the course; `d2lgrade` reads this file too (the gradebook URL, the layout)."""
 
+import os
+
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+COURSE = os.path.dirname(os.path.abspath(__file__))  # noqa: F821 - traitlets passes __file__ too
 
 c.CourseDirectory.course_id = "d2l-ch2-math"
 # The gradebook: any SQLAlchemy URL works (e.g. "postgresql://user@host/gradebook").
@@ -10,6 +13,10 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
+
+# The exchange (release, fetch, submit, collect, feedback): inside the course folder unless the machine has
+# a shared one (e.g. /srv/nbgrader/exchange); `d2lgrade build` creates it, writable by students (sticky).
+c.Exchange.root = os.environ.get("D2LGRADE_EXCHANGE", os.path.join(COURSE, "exchange"))
 
 # What students see where a solution was.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

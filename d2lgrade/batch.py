@@ -40,6 +40,8 @@ class Submission:
 
     student: str
     path: Path
+    submitted_at: str | None = None
+    """nbgrader's timestamp (``timestamp.txt`` of its ``submitted/`` layout), kept as the submission's time."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class Intake:
 
     submissions: list[Submission] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
+    timestamps: dict[str, str] = field(default_factory=dict)
+    """Student id -> nbgrader's submission time, where the folder had one."""
 
 
 @dataclass
@@ -108,8 +112,10 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def find_submissions(target: Path, roster: set[str] | None = None) -> Intake:
-    """One file (student = its stem), or a folder of ``<student>.ipynb`` or ``<student>/*.ipynb``.
+def find_submissions(target: Path, roster: set[str] | None = None, assignment: str | None = None) -> Intake:
+    """One file (student = its stem), or a folder of ``<student>.ipynb``, ``<student>/*.ipynb`` or, as
+    nbgrader's ``collect`` and ``zip_collect`` leave them, ``<student>/<assignment>/*.ipynb`` (with the
+    submission time from ``timestamp.txt``).
 
     Every entry of a folder is accounted for: graded, or refused with a reason (links, fifos,
     dotfiles, id clashes, ids not on the roster). Nothing is followed and nothing is renamed.
@@ -124,9 +130,23 @@ def find_submissions(target: Path, roster: set[str] | None = None) -> Intake:
     else:
         candidates = []
         for entry in sorted(target.iterdir(), key=lambda p: os.fsencode(p.name)):
-            candidates += _entry(entry, intake)
+            nested = entry / assignment if assignment else None
+            if nested is not None and not entry.is_symlink() and nested.is_dir() and not nested.is_symlink():
+                candidates += _nbgrader_entry(entry, nested, intake)
+            else:
+                candidates += _entry(entry, intake)
     _assign_ids(candidates, intake, roster, target if stat.S_ISDIR(st.st_mode) else target.parent)
     return intake
+
+
+def _nbgrader_entry(entry: Path, nested: Path, intake: Intake) -> list[tuple[str, str, Path, os.stat_result]]:
+    """``<student>/<assignment>/`` of nbgrader's layout: its notebook; ``timestamp.txt`` read, not graded."""
+    found = _entry(nested, intake)
+    stamp = nested / "timestamp.txt"
+    intake.refused[:] = [r for r in intake.refused if r.path != stamp]  # nbgrader's own file, not an extra
+    if stamp.is_file() and not stamp.is_symlink():
+        intake.timestamps[student_id(entry.name)] = stamp.read_text(errors="replace").strip()[:64]
+    return [(student_id(entry.name), entry.name, path, st) for _, _, path, st in found if path != stamp]
 
 
 def _entry(entry: Path, intake: Intake) -> list[tuple[str, str, Path, os.stat_result]]:
@@ -173,7 +193,7 @@ def _assign_ids(candidates: list[tuple[str, str, Path, os.stat_result]], intake:
                 intake.refused.append(Refusal(name, f"it is {_kind(st.st_mode)}, not a regular file; "
                                               "submit the notebook file itself", sid))
             else:
-                intake.submissions.append(Submission(sid, path))
+                intake.submissions.append(Submission(sid, path, intake.timestamps.get(sid)))
     intake.submissions.sort(key=lambda s: s.student)
 
 
@@ -271,7 +291,7 @@ def _works(course: Course, assignment: Assignment, submissions: list[Submission]
             continue
         if gradebook:
             try:
-                archive(course, aid, notebook, sub.student, raw)
+                archive(course, aid, notebook, sub.student, raw, sub.submitted_at)
             except Exception:  # not kept, so not graded: a zero saying so, and the rerun grades it
                 LOG.exception("internal error for student %s (%s) in step archive", sub.student, name)
                 report.internal_errors.append(f"{sub.student} ({name}): step archive")

@@ -83,12 +83,22 @@ BUILD_STEPS: tuple[Callable[[Target], None], ...] = (generate_release, write_bun
 
 def build(course: Course, assignments: list[str] | None = None, log: Callable[[str], None] = print) -> None:
     """Run every build step for each assignment (all, in book order, by default)."""
+    make_exchange(course)
     for assignment in assignments or course.assignments():
         target = Target(course, assignment, course.release_dir, course.db_url)
         for step in BUILD_STEPS:
             step(target)
         log(f"built {assignment}: release/{assignment}, {os.path.relpath(course.bundle_path(assignment), course.root)}, "
             f"{os.path.relpath(course.otter_zip(assignment), course.root)}")
+
+
+def make_exchange(course: Course) -> Path:
+    """nbgrader's exchange folder, as nbgrader_config.py names it: students write their submissions into it,
+    so it is world-writable and sticky (nobody removes another's files), as nbgrader's docs set it up."""
+    root = Path(str(course.config.Exchange.get("root", course.root / "exchange")))
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o1777)
+    return root
 
 
 def release_into(course: Course, assignment: str, folder: Path) -> Path:

@@ -28,9 +28,13 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"d2lgrade: {args.assignment} is not built yet; run `d2lgrade build {args.assignment}`", file=sys.stderr)
         return 2
     roster = read_roster(Path(args.roster)) if args.roster else None
-    intake = find_submissions(Path(args.submission), roster)
+    intake = find_submissions(Path(args.submission), roster, args.assignment)
     report = run_batch(course, args.assignment, intake, Path(args.output), gradebook=not args.no_gradebook,
                        jobs=args.jobs, regrade=args.regrade, cluster=args.cluster)
+    if not report.results and not report.kept:
+        print(f"d2lgrade: nothing was graded in {args.submission}: it holds no <student>.ipynb, <student>/<notebook>.ipynb "
+              f"or <student>/{args.assignment}/<notebook>.ipynb (nbgrader's submitted/ layout)", file=sys.stderr)
+        return 1
     return 4 if report.internal_errors else 0
 
 
@@ -108,7 +112,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     b.set_defaults(run=_build)
     g = sub.add_parser("grade", help="grade a submission (.ipynb) or a folder of them",
-                       description="Exit status: 0 every file graded or refused with its reason; 4 some "
+                       description="Exit status: 0 every file graded or refused with its reason; 1 nothing "
+                                   "to grade was found; 4 some "
                                    "submission hit an internal error (everyone else was graded; that student got "
                                    "a zero saying so; tracebacks in <output>/<assignment>/grading.log); "
                                    "2 bad arguments; 3 sandbox unavailable.")

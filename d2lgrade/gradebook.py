@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -47,13 +48,36 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def archive(course: Course, assignment: str, notebook: str, student: str, raw: bytes) -> Path:
-    """Keep the submission exactly as received, in nbgrader's ``submitted/`` layout."""
+def archive(course: Course, assignment: str, notebook: str, student: str, raw: bytes,
+            submitted_at: str | None = None) -> Path:
+    """Keep the submission exactly as received, in nbgrader's ``submitted/`` layout, with its time (nbgrader's
+    own where it came through the exchange, else now). A different earlier submission is not overwritten:
+    it moves to ``submitted-earlier/<student>/<assignment>/<its time>/``."""
     folder = course.folder("submitted_directory", "submitted") / student / assignment
-    write_atomic(folder / f"{notebook}.ipynb", raw)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+    target = folder / f"{notebook}.ipynb"
+    stamp = submitted_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+    if target.is_file() and target.read_bytes() == raw:
+        if submitted_at or not (folder / "timestamp.txt").is_file():
+            write_atomic(folder / "timestamp.txt", stamp.encode())
+        return target  # the same bytes (graded again, or graded where nbgrader collected them)
+    if target.is_file():
+        _keep_earlier(course, folder, student, assignment)
+    write_atomic(target, raw)
     write_atomic(folder / "timestamp.txt", stamp.encode())
-    return folder / f"{notebook}.ipynb"
+    return target
+
+
+def _keep_earlier(course: Course, folder: Path, student: str, assignment: str) -> None:
+    try:
+        when = (folder / "timestamp.txt").read_text().strip()
+    except OSError:
+        when = "unknown-time"
+    safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", when) or "unknown-time"
+    earlier = course.root / "submitted-earlier" / student / assignment / safe
+    earlier.mkdir(parents=True, exist_ok=True)
+    for item in folder.iterdir():
+        if item.is_file() and not item.is_symlink():
+            write_atomic(earlier / item.name, item.read_bytes())
 
 
 def archive_refused(course: Course, assignment: str, name: str, raw: bytes) -> Path:

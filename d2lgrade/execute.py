@@ -29,6 +29,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from d2lgrade.cpuwatch import CpuWatch
+from d2lgrade.faults import GraderFault
 from d2lgrade.plain import error_summary
 from d2lgrade.probe import MIME
 from d2lgrade.report import Invalid, validate_report
@@ -286,6 +287,8 @@ class _Run:
                         return None
                     if not self._cell(client, index):
                         return index + 1
+        except GraderFault:
+            raise
         except (RuntimeError, TimeoutError) as exc:  # the kernel failed to start
             self.result.notes.append(f"The notebook could not be run: {str(exc)[:300]}")
         finally:

@@ -49,6 +49,7 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from d2lgrade import cgroups
 from d2lgrade.enter import Entry
 from d2lgrade.execute import QuietKernelManager
+from d2lgrade.faults import GraderFault
 from d2lgrade.template import KERNEL_ENV, Template, kernel_argv
 
 LOG = logging.getLogger("d2lgrade.sandbox")
@@ -56,7 +57,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 """The interpreter with Debian's python3-seccomp, used once per grader process to build the filter."""
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(GraderFault):
     """The sandbox cannot start here; grading stops rather than run student code unconfined."""
 
 

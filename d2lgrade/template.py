@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO
 
 from d2lgrade import enter
+from d2lgrade.faults import GraderFault
 
 PRELOAD = (
     "numpy", "mxnet", "mxnet.numpy", "mxnet.numpy_extension", "mxnet.autograd", "pandas",
@@ -57,7 +58,7 @@ PR_SET_CHILD_SUBREAPER = 36
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
 
-class TemplateFailed(RuntimeError):
+class TemplateFailed(GraderFault):
     """The template could not start or could not fork a kernel."""
 
 

@@ -213,3 +213,18 @@ def test_grade_command_on_a_hostile_folder_grades_everyone_and_lists_every_refus
     refused = tmp_path / "refused" / ASSIGNMENT
     assert (refused / "bob!.ipynb").read_bytes() == NOT_A_NOTEBOOK and (refused / ".dotfile.ipynb").read_bytes() == complete
     assert sorted(p.name for p in refused.iterdir()) == [".dotfile.ipynb", "bob!.ipynb"]  # links and fifos: nothing kept
+
+
+def test_a_sandbox_that_fails_to_start_is_an_internal_error_not_the_students(s02_1, course, monkeypatch, caplog):
+    """The grader's machinery failing (here the holder of a kernel's namespaces) must not read as a notebook
+    that could not run: the student's zero says grading failed on our side, and a rerun grades it."""
+    from d2lgrade import sandbox
+
+    def broken(*_args, **_kwargs):
+        raise sandbox.SandboxUnavailable("bubblewrap failed to build the sandbox: injected")
+    monkeypatch.setattr(sandbox, "Holder", broken)
+    raw = course.release_notebook(ASSIGNMENT).read_bytes()
+    with caplog.at_level(logging.ERROR, logger="d2lgrade.grading"):
+        job = grade_bytes(s02_1, raw, "victim", "victim.ipynb")
+    assert job.result.problem == INTERNAL_ERROR and job.failed_step == "run_notebook"
+    assert "injected" in caplog.text

@@ -248,7 +248,7 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
         for (sub, sha), job in graded_jobs:
             result = _finish(course, sub, job, output, gradebook, report)
             if not job.failed_step and result.problem != INTERNAL_ERROR:
-                ledger.remember(sub.student, sha)
+                ledger.remember(sub.student, sha, gradebook)
             report.results.append(result)
             shown_progress.done(sub.student, result)
         report.results.sort(key=lambda r: r.student)
@@ -285,7 +285,7 @@ def _works(course: Course, assignment: Assignment, submissions: list[Submission]
             shown_progress.done(sub.student, result)
             continue
         sha = digest(raw)
-        if not regrade and ledger.graded(sub.student, sha):
+        if not regrade and ledger.graded(sub.student, sha, gradebook):
             report.kept.append(sub.student)
             shown_progress.kept(sub.student)
             continue

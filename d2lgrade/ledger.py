@@ -29,14 +29,16 @@ class Ledger:
     def _entry(self, student: str) -> Path:
         return self.folder / ".ledger" / f"{student}.json"
 
-    def graded(self, student: str, submission: str) -> bool:
-        """Were these bytes graded against this bundle, with their results still in place?"""
+    def graded(self, student: str, submission: str, recorded: bool) -> bool:
+        """Were these bytes graded against this bundle, with their results still in place (and recorded in
+        the gradebook, if that is asked now)?"""
         try:
             said = json.loads(self._entry(student).read_text())
         except (OSError, ValueError):
             return False
-        results = self.folder / f"{student}.json"
-        return said == {"submission": submission, "bundle": self.bundle} and results.is_file()
+        same = said.get("submission") == submission and said.get("bundle") == self.bundle
+        return same and (said.get("recorded") is True or not recorded) and (self.folder / f"{student}.json").is_file()
 
-    def remember(self, student: str, submission: str) -> None:
-        write_atomic(self._entry(student), json.dumps({"submission": submission, "bundle": self.bundle}).encode())
+    def remember(self, student: str, submission: str, recorded: bool) -> None:
+        entry = {"submission": submission, "bundle": self.bundle, "recorded": recorded}
+        write_atomic(self._entry(student), json.dumps(entry).encode())

@@ -78,3 +78,14 @@ def test_a_rebuilt_assignment_regrades_everyone(classroom, tmp_path):
     bundle.write_text(bundle.read_text() + "\n")  # same content, other bytes: as after a rebuild
     again = run_batch(course, ASSIGNMENT, find_submissions(inbox), out, gradebook=False, jobs=1)
     assert len(again.results) == 4 and not again.kept
+
+
+@pytest.mark.slow
+def test_a_batch_without_the_gradebook_is_not_kept_by_one_with_it(classroom, tmp_path):
+    course, inbox = classroom
+    out = tmp_path / "results"
+    run_batch(course, ASSIGNMENT, find_submissions(inbox), out, gradebook=False, jobs=1)
+    recorded = run_batch(course, ASSIGNMENT, find_submissions(inbox), out, gradebook=True, jobs=1)
+    assert len(recorded.results) == 4 and not recorded.kept
+    again = run_batch(course, ASSIGNMENT, find_submissions(inbox), out, gradebook=False, jobs=1)
+    assert len(again.kept) == 4

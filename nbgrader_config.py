@@ -18,6 +18,12 @@ c.CourseDirectory.feedback_directory = "feedback"
 # a shared one (e.g. /srv/nbgrader/exchange); `d2lgrade build` creates it, writable by students (sticky).
 c.Exchange.root = os.environ.get("D2LGRADE_EXCHANGE", os.path.join(COURSE, "exchange"))
 
+# Due dates per assignment (UTC), and what a late submission costs (nbgrader's own plugin: "none" keeps the
+# score, "zero" gives nothing; a custom plugin can be named with c.AssignLatePenalties.plugin_class). Applied
+# alike by `d2lgrade grade` and `nbgrader autograde`. Example: {"s02_1": "2026-12-07 23:59:00 UTC"}.
+c.D2LGrade.due_dates = {}
+c.LateSubmissionPlugin.penalty_method = "none"
+
 # What students see where a solution was.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, DeduplicateIds, OverwriteCells
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, DeduplicateIds, OverwriteCells
 from nbgrader.utils import compute_checksum, parse_utc
 from sqlalchemy.exc import SAWarning
 
@@ -88,17 +88,23 @@ def archive_refused(course: Course, assignment: str, name: str, raw: bytes) -> P
 
 
 def ensure_assignment(course: Course, assignment: str) -> None:
-    """Register the assignment in this gradebook if the build ran against another database."""
+    """Register the assignment in this gradebook if the build ran against another database, with the due
+    date ``nbgrader_config.py`` gives it (``c.D2LGrade.due_dates``), which nbgrader's late penalty reads."""
     with Gradebook(course.db_url) as gb:
         try:
             gb.find_assignment(assignment)
-            return
+            known = True
         except MissingEntry:
-            pass
-    from d2lgrade.build import Target, generate_release
+            known = False
+    if not known:
+        from d2lgrade.build import Target, generate_release
 
-    with tempfile.TemporaryDirectory() as tmp:
-        generate_release(Target(course, assignment, Path(tmp), course.db_url))
+        with tempfile.TemporaryDirectory() as tmp:
+            generate_release(Target(course, assignment, Path(tmp), course.db_url))
+    due = course.config.get("D2LGrade", {}).get("due_dates", {}).get(assignment)
+    if due:
+        with Gradebook(course.db_url) as gb:
+            gb.update_or_create_assignment(assignment, duedate=parse_utc(due))
 
 
 def record(course: Course, job: Job, notebook: str) -> None:
@@ -125,12 +131,23 @@ def record(course: Course, job: Job, notebook: str) -> None:
             comment = gb.find_comment(q.id, notebook, result.assignment, result.student)
             comment.auto_comment = "No response." if untouched else None
         gb.db.commit()
+    _assign_late_penalty(course, result, notebook)
     if job.notebook is not None:
         try:
             _write_autograded(course, job, notebook, result)
         except Exception as exc:  # noqa: BLE001 - nbgrader rejects some tampered notebooks; scores stay recorded
             job.notes.append(f"nbgrader could not prepare this notebook for manual grading ({str(exc)[:200]}); "
                              "the scores are recorded, the submitted file is in submitted/.")
+
+
+def _assign_late_penalty(course: Course, result: SubmissionResult, notebook: str) -> None:
+    """nbgrader's own late-submission step, configured by the course (``c.LateSubmissionPlugin``): the
+    same penalty whether ``nbgrader autograde`` or ``d2lgrade grade`` graded the submission."""
+    resources = {"nbgrader": {"notebook": notebook, "assignment": result.assignment, "student": result.student,
+                              "db_url": course.db_url}}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=SAWarning)
+        AssignLatePenalties(config=course.config).preprocess(nbformat.v4.new_notebook(), resources)
 
 
 def submitted_timestamp(course: Course, assignment: str, student: str) -> dt.datetime | None:

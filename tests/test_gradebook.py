@@ -13,6 +13,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
 from d2lgrade.batch import Submission, find_submissions, grade_submissions
+from d2lgrade.course import Course
 from d2lgrade.samples import samples_dir
 from tests.conftest import copy_course
 
@@ -117,3 +118,22 @@ def test_the_formgrader_sees_every_graded_submission_as_autograded(graded_course
     notebooks = {s for s in results if (tmp_course.root / "autograded" / s).is_dir()}
     assert notebooks and api.get_autograded_students(ASSIGNMENT) == notebooks
     assert all(api.get_submission(ASSIGNMENT, s)["autograded"] for s in notebooks)
+
+
+@pytest.mark.slow
+def test_a_late_submission_gets_nbgrader_s_late_penalty(course, bundles, tmp_path, monkeypatch):
+    monkeypatch.delenv("D2LGRADE_DB_URL", raising=False)
+    late = copy_course(bundles, ASSIGNMENT, tmp_path)
+    with (tmp_path / "nbgrader_config.py").open("a") as config:
+        config.write(f'\nc.D2LGrade.due_dates = {{"{ASSIGNMENT}": "2020-01-01 00:00:00 UTC"}}\n'
+                     'c.LateSubmissionPlugin.penalty_method = "zero"\n')
+    late = Course(tmp_path)
+    sample = samples_dir(course, ASSIGNMENT) / "complete.ipynb"
+    [result] = grade_submissions(late, ASSIGNMENT, [Submission("tardy", sample)], tmp_path / "results",
+                                 log=lambda _: None)
+    out = tmp_path / "grades.csv"
+    proc = subprocess.run([NBGRADER, "export", "--to", str(out)], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [row] = [r for r in csv.DictReader(out.open()) if r["student_id"] == "tardy"]
+    assert float(row["raw_score"]) == result.score == 7
+    assert float(row["late_submission_penalty"]) == 7 and float(row["score"]) == 0

@@ -21,7 +21,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from d2lgrade.course import Course
 from d2lgrade.grade import Assignment, grade_bytes
-from d2lgrade.gradebook import annotate
+from d2lgrade.gradebook import annotate, ensure_assignment
 
 
 class SandboxGradingFailed(RuntimeError):
@@ -45,6 +45,7 @@ class GradeInSandbox(NbGraderPreprocessor):  # type: ignore[misc]
         course = Course.find()
         name = f"{info['notebook']}.ipynb"
         submitted = course.folder("submitted_directory", "submitted") / info["student"] / info["assignment"] / name
+        ensure_assignment(course, info["assignment"])  # its due date, for nbgrader's late penalty after this step
         job = grade_bytes(_assignment(course.bundle_path(info["assignment"])), submitted.read_bytes(),
                           info["student"], name)
         assert job.result is not None

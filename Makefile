@@ -14,7 +14,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: grade test build samples goldens lint lock env clean bench
+.PHONY: grade test build samples goldens lint lock env clean bench lab-student lab-instructor
 
 $(VENV)/.installed: requirements/lock.txt pyproject.toml
 	@if ! command -v bwrap >/dev/null || [ ! -x $(BASE_PYTHON) ] || ! /usr/bin/python3 -c "import seccomp" 2>/dev/null; then \
@@ -41,6 +41,16 @@ grade: build
 test: env
 	ruff check d2lgrade solutions tests tools
 	python -m pytest
+
+# JupyterLab for each role (jupyter/<role>/: which nbgrader tools its server and menus have).
+# A student's lab opens in STUDENT_DIR (default: the current folder), an instructor's in the course.
+STUDENT_DIR ?= $(CURDIR)
+lab-student: env
+	cd "$(STUDENT_DIR)" && JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/student D2LGRADE_EXCHANGE=$${D2LGRADE_EXCHANGE:-$(CURDIR)/exchange} \
+		jupyter lab --Exchange.root=$${D2LGRADE_EXCHANGE:-$(CURDIR)/exchange}
+
+lab-instructor: build
+	JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/instructor jupyter lab
 
 # Seconds per submission against `otter run`, side by side (a few minutes; not part of `make test`).
 bench: build

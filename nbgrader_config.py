@@ -32,6 +32,21 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # generate_feedback). d2lgrade also writes autograded notebooks with active content already removed
 # (d2lgrade/defang.py), since nbgrader's feedback template renders Markdown cells without this setting.
 c.HTMLExporter.sanitize_html = True
+# Maths without internet: MathJax from the Jupyter server (jupyter-server-mathjax serves it there; the formgrader
+# finds it by itself), for feedback pages too, which students open through their JupyterLab.
+c.HTMLExporter.mathjax_url = "/static/jupyter_server_mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
+# nbgrader's feedback and formgrade templates ignore that setting: d2lgrade/templates gives them the same macro
+# with the local URL, ahead of nbgrader's own templates.
+# (Guarded: nbgrader drops a whole config file that raises, the sandboxed autograde below included.)
+try:
+    from importlib.util import find_spec
+
+    c.HTMLExporter.extra_template_basedirs = [
+        os.path.join(find_spec("d2lgrade").submodule_search_locations[0], "templates"),
+        os.path.join(find_spec("nbgrader.server_extensions.formgrader").submodule_search_locations[0], "templates"),
+    ]
+except (ImportError, AttributeError, TypeError, IndexError):
+    pass
 # Markdown links with javascript: URLs become inert (nbconvert's own filter allows them).
 c.HTMLExporter.filters = {"markdown2html": "d2lgrade.defang.markdown2html"}
 

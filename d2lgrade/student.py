@@ -8,6 +8,7 @@ notebook, ``check.judge`` lets an instructor compare with the reference while au
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from d2lgrade.contract import Contract, Problem
@@ -76,6 +77,10 @@ class Checks:
         from d2lgrade.compare import Tolerance
         from d2lgrade.reference import judge_live
 
+        if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+            raise AnswerError("refused: nbgrader's own Execute step is running this notebook, outside the sandbox, "
+                              "so nbgrader_config.py's sandboxed autograde was not in effect (was the config file "
+                              "loaded? nbgrader drops one that raises). Fix it and autograde again.")
         if name not in self._contracts:
             raise AnswerError(f"run the public check of `{name}` before judging it")
         verdict = judge_live(self.assignment, self._contracts[name], Tolerance(rtol, atol, mode), self._ns())

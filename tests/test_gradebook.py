@@ -93,6 +93,7 @@ def test_nbgrader_feedback_shows_verdicts_and_no_hidden_test(graded_course):
     assert proc.returncode == 0, proc.stderr[-2000:]
     html = (tmp_course.root / "feedback" / "partial" / ASSIGNMENT / "data_manipulation.html").read_text()
     assert "check.judge" not in html and "HIDDEN TESTS" not in html
+    assert "/static/jupyter_server_mathjax/MathJax.js" in html and "cdnjs" not in html, "MathJax must be served offline"
     assert "`c` should be an array of shape (3, 2, 4)" in html.replace("&#96;", "`")
 
 

@@ -63,6 +63,7 @@ def test_each_role_gets_its_own_nbgrader_tools(server):
     role, port = server
     # /formgraders is the Course List's endpoint; /courses belongs to the students' Assignment List
     formgrader, courses, assignments = (_status(port, p) for p in ("/formgrader", "/formgraders", "/assignments"))
+    assert _status(port, "/static/jupyter_server_mathjax/MathJax.js") == 200, "MathJax is not served offline"
     if role == "student":
         assert formgrader == 404 and courses == 404, "a student's server serves the instructor's tools"
         assert assignments != 404, "a student's server has no Assignment List"

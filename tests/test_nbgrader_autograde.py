@@ -92,3 +92,23 @@ def test_nbgrader_autograde_grades_in_the_sandbox_and_writes_the_rows_d2lgrade_w
     autograded = by_nbgrader.root / "autograded" / "complete" / ASSIGNMENT / NOTEBOOK
     assert "points." in autograded.read_text(), "the verdicts are in the autograded notebook"
     shutil.rmtree(tmp_path / "out")
+
+
+@pytest.mark.slow
+def test_without_the_sandboxed_autograde_nbgrader_s_own_run_earns_nothing(course, two_courses):
+    """Fail closed: if nbgrader_config.py's override is not in effect, nbgrader's Execute runs the hidden tests,
+    and they refuse to judge: every autograded question gets zero, loudly, rather than a score reached outside
+    the sandbox."""
+    unconfigured, _ = two_courses
+    config = unconfigured.root / "nbgrader_config.py"
+    text = config.read_text()
+    config.write_text(text[:text.index("c.Autograde.autograde_preprocessors")])
+    folder = unconfigured.root / "submitted" / "ada" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / NOTEBOOK).write_bytes((samples_dir(course, ASSIGNMENT) / "complete.ipynb").read_bytes())
+    subprocess.run([NBGRADER, "autograde", ASSIGNMENT], cwd=unconfigured.root, capture_output=True, text=True,
+                   env={k: v for k, v in os.environ.items() if k != "D2LGRADE_DB_URL"})
+    with Gradebook(unconfigured.db_url) as gb:
+        assert gb.find_submission(ASSIGNMENT, "ada").score == 0
+    graded = (unconfigured.root / "autograded" / "ada" / ASSIGNMENT / NOTEBOOK).read_text()
+    assert "sandboxed autograde was not in effect" in graded

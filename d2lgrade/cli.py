@@ -10,26 +10,50 @@ from pathlib import Path
 from d2lgrade.course import Course
 
 
+class UsageError(Exception):
+    """A mistake in how d2lgrade was called: one line saying what to do, exit status 2."""
+
+
+def _course(args: argparse.Namespace) -> Course:
+    try:
+        return Course.find(Path(args.course) if args.course else None)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{exc} (or give --course DIR)") from None
+
+
+def _output(course: Course, output: str) -> Path:
+    """``--output`` relative to the course folder, wherever d2lgrade is run from."""
+    return Path(output) if Path(output).is_absolute() else course.root / output
+
+
+def _known(course: Course, assignments: list[str]) -> list[str]:
+    unknown = [a for a in assignments if a not in course.assignments()]
+    if unknown:
+        raise UsageError(f"no assignment {', '.join(map(repr, unknown))} in {course.root}; `d2lgrade list` shows them")
+    return assignments
+
+
 def _build(args: argparse.Namespace) -> int:
     from d2lgrade.build import build
 
-    build(Course.find(), args.assignments or None)
+    course = _course(args)
+    build(course, _known(course, args.assignments) or None)
     return 0
 
 
 def _grade(args: argparse.Namespace) -> int:
     from d2lgrade.batch import find_submissions, read_roster, run_batch
 
-    course = Course.find()
-    if args.assignment not in course.assignments():
-        print(f"d2lgrade: no assignment {args.assignment!r}; `d2lgrade list` shows them", file=sys.stderr)
-        return 2
+    course = _course(args)
+    _known(course, [args.assignment])
+    try:
+        roster = read_roster(Path(args.roster)) if args.roster else None
+        intake = find_submissions(Path(args.submission), roster, args.assignment)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{exc.filename or ''}: no such file or folder" if exc.filename else str(exc)) from None
     if not course.bundle_path(args.assignment).is_file():
-        print(f"d2lgrade: {args.assignment} is not built yet; run `d2lgrade build {args.assignment}`", file=sys.stderr)
-        return 2
-    roster = read_roster(Path(args.roster)) if args.roster else None
-    intake = find_submissions(Path(args.submission), roster, args.assignment)
-    report = run_batch(course, args.assignment, intake, Path(args.output), gradebook=not args.no_gradebook,
+        raise UsageError(f"{args.assignment} is not built yet; run `d2lgrade build {args.assignment}`")
+    report = run_batch(course, args.assignment, intake, _output(course, args.output), gradebook=not args.no_gradebook,
                        jobs=args.jobs, regrade=args.regrade, cluster=args.cluster)
     if not report.results and not report.kept:
         print(f"d2lgrade: nothing was graded in {args.submission}: it holds no <student>.ipynb, <student>/<notebook>.ipynb "
@@ -44,7 +68,7 @@ def _validate(args: argparse.Namespace) -> int:
     from d2lgrade.execute import trusted_kernel_factory
     from d2lgrade.grade import Assignment, grade_bytes
 
-    course = Course.find()
+    course = _course(args)
     failed = 0
     for a in args.assignments or course.assignments():
         path = course.source_notebook(a)
@@ -63,7 +87,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from d2lgrade.listing import course_listing, render_listing
 
-    listing = course_listing(Course.find())
+    listing = course_listing(_course(args))
     print(json.dumps(listing, indent=2) if args.json else render_listing(listing))
     return 0
 
@@ -71,7 +95,7 @@ def _list(args: argparse.Namespace) -> int:
 def _samples(args: argparse.Namespace) -> int:
     from d2lgrade.samples import write_samples
 
-    course = Course.find()
+    course = _course(args)
     for path in write_samples(course, args.assignments or None):
         print(f"wrote {path.relative_to(course.root)}")
     return 0
@@ -82,12 +106,12 @@ def _grade_samples(args: argparse.Namespace) -> int:
     from d2lgrade.results import course_table
     from d2lgrade.samples import samples_dir
 
-    course = Course.find()
+    course = _course(args)
     assignments = course.assignments()
     results = []
     for a in assignments:
         subs = [Submission(f"sample-{p.stem}", p) for p in sorted(samples_dir(course, a).glob("*.ipynb"))]
-        results += grade_submissions(course, a, subs, Path(args.output), gradebook=True, log=lambda _: None)
+        results += grade_submissions(course, a, subs, _output(course, args.output), gradebook=True, log=lambda _: None)
     print(course_table(results, assignments))
     print(f"\nResults JSON: {args.output}/<assignment>/<student>.json; gradebook: {course.db_url}")
     return 0
@@ -107,6 +131,7 @@ def default_jobs() -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="d2lgrade", description=__doc__)
+    p.add_argument("--course", metavar="DIR", help="the course folder (default: the one at or above the current folder)")
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="regenerate release/, the grading bundles and the Otter zips")
     b.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
@@ -156,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     except SandboxUnavailable as exc:
         print(f"d2lgrade: cannot grade: the sandbox is unavailable: {exc}", file=sys.stderr)
         return 3
-    except SpecError as exc:
+    except (SpecError, UsageError) as exc:
         print(f"d2lgrade: {exc}", file=sys.stderr)
         return 2
 

@@ -248,7 +248,7 @@ class ForkedKernel:
 
     def poll(self) -> int | None:
         if self.returncode is None and self.pidfd is not None and select.select([self.pidfd], [], [], 0)[0]:
-            self.returncode = -signal.SIGKILL  # the template reaps it; the status is not ours to read
+            self.returncode = -signal.SIGKILL  # its monitor reaps it; the status is not ours to read
             os.close(self.pidfd)
             self.pidfd = None
         return self.returncode

@@ -75,11 +75,13 @@ def timed(command: list[str], cwd: Path) -> tuple[float, float]:
 
 
 def nbgrader_autograde(assignment: str, notebooks: list[Path], work: Path) -> tuple[float, float]:
-    """``nbgrader autograde`` on a copy of the course: cold kernels, hidden tests run in the student's
-    process (unconfined: our own samples only), as a course without d2lgrade would grade."""
+    """Stock ``nbgrader autograde`` on a copy of the course (without the config that sends it through
+    d2lgrade's sandbox): cold kernels, hidden tests run in the student's process (unconfined: our own
+    samples only), as a course without d2lgrade would grade. Only its time is used."""
     course = work / "nbgrader-course"
     course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    config = (ROOT / "nbgrader_config.py").read_text()
+    (course / "nbgrader_config.py").write_text(config[:config.index("c.Autograde.autograde_preprocessors")])
     for folder in ("source", "solutions"):
         shutil.copytree(ROOT / folder, course / folder)
     subprocess.run([str(BIN / "nbgrader"), "generate_assignment", assignment, "--force"], cwd=course, check=True,

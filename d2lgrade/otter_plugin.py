@@ -227,7 +227,9 @@ def write_autograder_zip(bundle: Bundle, dest: Path, project_root: Path) -> None
         requirements = [*_pins(project_root / "requirements" / "lock.txt"), "/autograder/source/files/d2lgrade-src"]
         (work / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
         package = work / "d2lgrade-src"
-        shutil.copytree(project_root / "d2lgrade", package / "d2lgrade", ignore=shutil.ignore_patterns("__pycache__"))
+        # the grading code only: not the nbgrader page templates (d2lgrade/templates), which grading never reads
+        shutil.copytree(project_root / "d2lgrade", package / "d2lgrade",
+                        ignore=shutil.ignore_patterns("__pycache__", "templates"))
         (package / "pyproject.toml").write_text(_PACKAGE_PYPROJECT, encoding="utf-8")
         (work / "tests").mkdir()
         with contextlib.chdir(work):  # otter generate resolves `files` against the working directory

@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -81,13 +82,24 @@ def grade_all(assignment: Assignment, works: Iterable[tuple[Any, Work]], jobs: i
                 except StopIteration:
                     exhausted = True
                     break
-                pending[pool.submit(_grade_in_worker, work)] = (key, work)
+                pending[_submit(pool, work)] = (key, work)
             if not pending:
                 break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 key, work = pending.pop(future)
                 yield key, job_of(future, assignment, work, "worker")
+
+
+def _submit(pool: ProcessPoolExecutor, work: Work) -> Future[Job]:
+    """The work sent to a worker; if the pool broke (a worker killed from outside), a failed future, so
+    that the submission gets its internal-error zero and the batch ends instead of stopping."""
+    try:
+        return pool.submit(_grade_in_worker, work)
+    except BrokenProcessPool as exc:
+        failed: Future[Job] = Future()
+        failed.set_exception(exc)
+        return failed
 
 
 def job_of(future: Any, assignment: Assignment, work: Work, where: str) -> Job:

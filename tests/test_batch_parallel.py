@@ -89,3 +89,29 @@ def test_a_batch_without_the_gradebook_is_not_kept_by_one_with_it(classroom, tmp
     assert len(recorded.results) == 4 and not recorded.kept
     again = run_batch(course, ASSIGNMENT, find_submissions(inbox), out, gradebook=False, jobs=1)
     assert len(again.kept) == 4
+
+
+@pytest.mark.slow
+def test_a_worker_killed_from_outside_costs_zeros_with_a_reason_not_the_batch(classroom, tmp_path):
+    """A worker process SIGKILLed mid-batch (the OOM killer, an operator) breaks the pool: every submission still
+    gets a result (an internal-error zero where grading was lost), and a rerun grades those again."""
+    import multiprocessing
+    import os
+    import signal
+
+    course, inbox = classroom
+    killed: list[int] = []
+
+    def kill_a_worker(line: str) -> None:
+        if not killed:
+            victim = multiprocessing.active_children()[0]
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    out = tmp_path / "results"
+    report = run_batch(course, ASSIGNMENT, find_submissions(inbox), out, gradebook=False, jobs=2, log=kill_a_worker)
+    students = sorted(p.stem for p in inbox.glob("*.ipynb"))
+    assert killed and sorted(r.student for r in report.results) == students
+    assert report.internal_errors and sorted(_scores(out / ASSIGNMENT)) == students
+    rerun = run_batch(course, ASSIGNMENT, find_submissions(inbox), out, gradebook=False, jobs=2)
+    assert not rerun.internal_errors and len(rerun.results) == len(report.internal_errors)

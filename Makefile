@@ -7,7 +7,8 @@ PYTHON ?= python3
 HOST_PYTHON := $(shell command -v $(PYTHON))
 # The environment's interpreter must be readable by the sandbox user: Debian's, not pyenv's under /root.
 BASE_PYTHON ?= /usr/bin/python3.11
-SYSTEM_PACKAGES := bubblewrap python3.11 python3-seccomp
+# chromium and chromium-driver: the browser tests and the written answers' PDF; docker.io and debootstrap: `make image`.
+SYSTEM_PACKAGES := bubblewrap python3.11 python3-seccomp chromium chromium-driver docker.io debootstrap
 UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
@@ -17,7 +18,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: grade test build samples goldens lint lock env clean bench lab-student lab-instructor
 
 $(VENV)/.installed: requirements/lock.txt pyproject.toml
-	@if ! command -v bwrap >/dev/null || [ ! -x $(BASE_PYTHON) ] || ! /usr/bin/python3 -c "import seccomp" 2>/dev/null; then \
+	@if ! command -v bwrap >/dev/null || ! command -v chromedriver >/dev/null || ! command -v dockerd >/dev/null || \
+		[ ! -x $(BASE_PYTHON) ] || ! /usr/bin/python3 -c "import seccomp" 2>/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing system packages: $(SYSTEM_PACKAGES)"; \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null || \

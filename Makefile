@@ -15,7 +15,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: grade test build samples goldens lint lock env clean bench lab-student lab-instructor
+.PHONY: grade test build samples goldens lint lock env clean bench lab-student lab-instructor image image-test
 
 $(VENV)/.installed: requirements/lock.txt pyproject.toml
 	@if ! command -v bwrap >/dev/null || ! command -v chromedriver >/dev/null || ! command -v dockerd >/dev/null || \
@@ -57,6 +57,16 @@ lab-instructor: build
 # Seconds per submission against `otter run`, side by side (a few minutes; not part of `make test`).
 bench: build
 	python tools/bench.py s02_3 200
+
+# The autograder images (one per assignment, Gradescope's contract; see autograder/README.md), built with Docker
+# from a debootstrap'd Debian base: a few minutes the first time, seconds once its layers are cached.
+image: build
+	python tools/autograder_image.py build
+
+# The images graded the way Gradescope runs them: samples of three assignments, three hostile submissions, then
+# the hostile test corpus inside the image (container mode). CI runs it after `make test`.
+image-test: build
+	python tools/autograder_image.py test
 
 samples: build
 	d2lgrade samples

@@ -7,6 +7,11 @@ for this kernel alone), and takes the steps of :data:`ENTER_STEPS` in order, eac
 its own cgroup, its own cgroup namespace, no inherited descriptors, rlimits, an unprivileged user
 with no capabilities, ``no_new_privs``, the seccomp filter, and an interpreter state as a fresh
 process would have it. A step that fails ends the child: no kernel starts half-confined.
+
+Where namespaces cannot be made (a container without CAP_SYS_ADMIN, as Docker runs them), the
+*container* confinement (:data:`CONFINEMENTS`) takes the steps that need none: a private scratch
+folder, rlimits, the kernel's own user, ``no_new_privs`` and a seccomp filter that also refuses
+every socket but a Unix one (no network without a network namespace).
 """
 
 from __future__ import annotations
@@ -39,8 +44,10 @@ SECCOMP_MODE_FILTER = 2
 class Entry:
     """Everything one kernel needs to enter its sandbox: plain data, sent by the grader."""
 
+    confinement: str
+    """Which of :data:`CONFINEMENTS`: ``"namespaces"`` or ``"container"``."""
     holder: int
-    """Host pid of a process inside the holder's namespaces."""
+    """Host pid of a process inside the holder's namespaces (0: no holder, the container confinement)."""
     procs_files: tuple[str, ...]
     uid: int
     gid: int
@@ -107,6 +114,17 @@ def mount_proc(entry: Entry, passage: Passage) -> None:
 def new_cgroup_namespace(entry: Entry, passage: Passage) -> None:
     """Rooted at the kernel's own cgroup: the host's hierarchy is not visible."""
     unshare(CLONE_NEWCGROUP, "cgroup")
+
+
+def enter_scratch(entry: Entry, passage: Passage) -> None:
+    """The kernel's private working folder (the container confinement: no holder's mount namespace)."""
+    os.chdir(entry.cwd)
+
+
+def offer_to_oom_killer(entry: Entry, passage: Passage) -> None:
+    """When memory runs out for the machine or container as a whole, the kernel is killed, not its grader."""
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write("1000")
 
 
 def quiet_stdio(entry: Entry, passage: Passage) -> None:
@@ -193,6 +211,7 @@ ENTER_STEPS: tuple[Step, ...] = (
     enter_namespaces,
     mount_proc,
     new_cgroup_namespace,
+    offer_to_oom_killer,
     quiet_stdio,
     close_descriptors,
     set_rlimits,
@@ -204,9 +223,49 @@ ENTER_STEPS: tuple[Step, ...] = (
 )
 """In order: the cgroup and namespaces need root; privileges go before the filter, which forbids setns."""
 
+CONTAINER_STEPS: tuple[Step, ...] = (
+    join_cgroup,
+    enter_scratch,
+    offer_to_oom_killer,
+    quiet_stdio,
+    close_descriptors,
+    set_rlimits,
+    drop_privileges,
+    die_with_parent,
+    forbid_privileges,
+    load_seccomp,
+    fresh_interpreter,
+)
+"""The steps that need no namespace: what a container without CAP_SYS_ADMIN allows."""
+
+
+def prepare_namespaces(entry: Entry) -> dict[str, int]:
+    """In the monitor, before it forks the kernel: the holder's namespaces opened, a PID namespace made."""
+    ns = open_namespaces(entry.holder)
+    unshare(CLONE_NEWPID, "pid")
+    return ns
+
+
+def prepare_nothing(entry: Entry) -> dict[str, int]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """How a kernel is confined: what its monitor prepares, then the kernel's own steps, in order."""
+
+    prepare: Callable[[Entry], dict[str, int]]
+    steps: tuple[Step, ...]
+
+
+CONFINEMENTS = {
+    "namespaces": Confinement(prepare_namespaces, ENTER_STEPS),
+    "container": Confinement(prepare_nothing, CONTAINER_STEPS),
+}
+
 
 def enter(entry: Entry, passage: Passage) -> None:
-    for step in ENTER_STEPS:
+    for step in CONFINEMENTS[entry.confinement].steps:
         step(entry, passage)
 
 

@@ -178,6 +178,9 @@ def run_autograder(autograder_dir: Path) -> None:
     except Exception:  # noqa: BLE001 -- e.g. RecursionError on deep nesting, in Otter's reader before plugins
         return write_results(results, grade_safely(bundle, raw, name))
     (folder / name).write_bytes(raw)
+    metadata = autograder_dir / "submission_metadata.json"
+    if not metadata.exists():  # Gradescope always writes it; an image run by hand may not, and Otter needs it
+        metadata.write_text("{}", encoding="utf-8")
     D2LGradePlugin.verdicts.clear()
     try:
         from otter.run.run_autograder import main
@@ -236,17 +239,27 @@ def write_autograder_zip(bundle: Bundle, dest: Path, project_root: Path) -> None
             otter_generate(tests_dir="tests", output_path=str(dest), config="otter_config.json",
                            requirements="requirements.txt", no_environment=True, files=["d2lgrade-src"],
                            python_version=PYTHON_VERSION)
-    _finish_zip(dest)
+    _finish_zip(dest, project_root)
 
 
-def _finish_zip(dest: Path) -> None:
-    """Otter's ``run_otter.py`` replaced by :data:`RUN_OTTER_PY`; an empty ``tests/`` (Otter copies it)."""
+REPLACED = ("run_otter.py", "setup.sh", "run_autograder")
+"""Otter's entry points, replaced by d2lgrade's (``autograder/`` in the repository): no conda, no GitHub."""
+
+
+def _finish_zip(dest: Path, project_root: Path) -> None:
+    """Otter's ``run_otter.py`` replaced by :data:`RUN_OTTER_PY`, its ``setup.sh`` and ``run_autograder`` by
+    d2lgrade's, the hashed lock beside them; an empty ``tests/`` (Otter copies it)."""
     with zipfile.ZipFile(dest) as zf:
-        members = [(info, zf.read(info)) for info in zf.infolist() if info.filename != "run_otter.py"]
+        members = [(info, zf.read(info)) for info in zf.infolist() if info.filename not in REPLACED]
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
         for info, data in members:
             zf.writestr(info, data)
         zf.writestr("run_otter.py", RUN_OTTER_PY)
+        for name in ("setup.sh", "run_autograder"):
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o100755 << 16  # executable, as Gradescope runs them
+            zf.writestr(info, (project_root / "autograder" / name).read_bytes(), zipfile.ZIP_DEFLATED)
+        zf.writestr("requirements-lock.txt", (project_root / "requirements" / "lock.txt").read_bytes())
         zf.writestr("tests/", "")
 
 

@@ -22,6 +22,15 @@ How a kernel gets there (no new Python per submission):
   ptrace, namespaces, mounts, keyring, BPF or perf events) before IPython starts
   (:mod:`d2lgrade.enter`);
 - interrupts go to the kernel as ``interrupt_request`` messages; the grader watches it through a pidfd.
+
+Inside a container that withholds CAP_SYS_ADMIN (Docker's default, maybe Gradescope's), bubblewrap
+cannot build namespaces: :func:`confinement` detects it and grades in *container mode*
+(:class:`ContainerEnclosure`): the grader stays root; the kernel runs as its own unprivileged user in a
+private scratch folder, with the same rlimits, ``no_new_privs`` and seccomp filter, whose sockets are
+Unix ones only; its processes are counted and cleared by user (:mod:`d2lgrade.userprocs`). What it
+may read is what file permissions allow: the autograder image keeps the configuration and
+references in a folder only root can enter (``autograder/README.md`` states both modes' guarantees).
+``D2LGRADE_SANDBOX=namespaces|container`` forces a mode.
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ from d2lgrade.enter import Entry
 from d2lgrade.execute import QuietKernelManager
 from d2lgrade.faults import GraderFault
 from d2lgrade.template import KERNEL_ENV, Template, kernel_argv
+from d2lgrade.userprocs import UserProcesses
 
 LOG = logging.getLogger("d2lgrade.sandbox")
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -97,12 +107,12 @@ def _package_dir() -> Path:
     return Path(__file__).resolve().parent
 
 
-def check_available(policy: Policy = Policy()) -> None:
-    """Raise :class:`SandboxUnavailable` with the remedy if the sandbox cannot run here."""
-    for tool, package in (("bwrap", "bubblewrap"),):
-        if shutil.which(tool) is None:
-            raise SandboxUnavailable(f"`{tool}` is not installed: install it (apt-get install {package}), "
-                                     "or grade on a machine that has it. Student code never runs unconfined.")
+CONFINEMENT_VARIABLE = "D2LGRADE_SANDBOX"
+
+
+def check_available(policy: Policy = Policy()) -> str:
+    """The confinement this machine allows (``"namespaces"`` or ``"container"``); raise
+    :class:`SandboxUnavailable` with the remedy if neither can run here."""
     if os.geteuid() != 0:
         raise SandboxUnavailable("the grader must run as root to start kernels as the unprivileged sandbox user")
     for root in (*_python_roots(), _package_dir()):
@@ -114,11 +124,36 @@ def check_available(policy: Policy = Policy()) -> None:
     if seccomp_program() is None:
         raise SandboxUnavailable(f"the seccomp filter cannot be built: install python3-seccomp (apt-get install "
                                  f"python3-seccomp) so that {SYSTEM_PYTHON} can import seccomp")
+    return confinement(policy)
+
+
+@functools.cache
+def confinement(policy: Policy) -> str:
+    """Namespaces where bubblewrap can build them; else the container mode, said once in the log."""
+    forced = os.environ.get(CONFINEMENT_VARIABLE, "")
+    if forced not in ("", "namespaces", "container"):
+        raise SandboxUnavailable(f"{CONFINEMENT_VARIABLE}={forced!r}: use 'namespaces', 'container' or leave it unset")
+    if forced == "container":
+        return forced
+    problem = _namespaces_problem(policy)
+    if problem is None:
+        _warn_once_without_cgroups(policy)
+        return "namespaces"
+    if forced == "namespaces":
+        raise SandboxUnavailable(problem)
+    LOG.warning("%s: grading in container mode (the kernel as its own user, with rlimits and the seccomp filter; "
+                "see autograder/README.md)", problem)
+    return "container"
+
+
+def _namespaces_problem(policy: Policy) -> str | None:
+    if shutil.which("bwrap") is None:
+        return "bubblewrap is not installed (apt-get install bubblewrap)"
     probe = subprocess.run([*holder_command(policy, Path("/nonexistent"), 1)[:-3], "--", "/bin/true"],
                            capture_output=True, text=True, timeout=60)
     if probe.returncode != 0:
-        raise SandboxUnavailable(f"bubblewrap failed to start: {probe.stderr.strip()[:300]}")
-    _warn_once_without_cgroups(policy)
+        return f"bubblewrap cannot build namespaces here ({probe.stderr.strip()[:200]})"
+    return None
 
 
 @functools.cache
@@ -132,11 +167,14 @@ def _warn_once_without_cgroups(policy: Policy) -> None:
 
 
 @functools.cache
-def seccomp_program() -> Path | None:
-    """The filter's BPF, built once per grader process into a private file (None: cannot be built)."""
+def seccomp_program(no_network: bool = False) -> Path | None:
+    """The filter's BPF, built once per grader process into a private file (None: cannot be built).
+    ``no_network``: sockets other than Unix ones refused too (the container mode)."""
     source = Path(__file__).with_name("seccomp_filter.py")
+    flags = ["--no-network"] if no_network else []
     try:
-        bpf = subprocess.run([SYSTEM_PYTHON, "-I", str(source)], capture_output=True, timeout=60, check=True).stdout
+        bpf = subprocess.run([SYSTEM_PYTHON, "-I", str(source), *flags], capture_output=True, timeout=60,
+                             check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     if not bpf or len(bpf) % 8:
@@ -191,8 +229,8 @@ def _parents(paths: list[Path]) -> list[Path]:
     return sorted(found, key=lambda p: (len(p.parts), str(p)))
 
 
-def kernel_env(policy: Policy) -> dict[str, str]:
-    return {"HOME": "/scratch", "PATH": f"{Path(sys.prefix)}/bin:/usr/bin:/bin", **KERNEL_ENV}
+def kernel_env(home: str) -> dict[str, str]:
+    return {"HOME": home, "PATH": f"{Path(sys.prefix)}/bin:/usr/bin:/bin", **KERNEL_ENV}
 
 
 def kernel_rlimits(policy: Policy) -> dict[str, int]:
@@ -231,6 +269,60 @@ class Holder:
         self.process.wait()
         if self.process.stderr is not None:
             self.process.stderr.close()
+
+
+class NamespaceEnclosure:
+    """One kernel's cgroup and holder: where the ``namespaces`` confinement puts it."""
+
+    confinement = "namespaces"
+    ipc_tmpfs = True
+    """Whether the IPC folder gets a tmpfs of its own (mounting needs CAP_SYS_ADMIN)."""
+
+    def __init__(self, policy: Policy, shared: Path) -> None:
+        self.group = cgroups.Cgroup.create(policy.group_limits())
+        try:
+            self.holder = Holder(policy, shared)
+        except BaseException:
+            if self.group is not None:
+                self.group.destroy()
+            raise
+
+    def entry(self, policy: Policy, argv: tuple[str, ...], seccomp: bytes) -> Entry:
+        procs = tuple(str(p) for p in (self.group.procs_files if self.group else ()))
+        return Entry(confinement=self.confinement, holder=self.holder.pid, procs_files=procs, uid=policy.uid,
+                     gid=policy.gid, rlimits=kernel_rlimits(policy), env=kernel_env("/scratch"), cwd="/scratch",
+                     argv=argv, seccomp=seccomp)
+
+    def close(self) -> None:
+        if self.group is not None:
+            self.group.destroy()
+        self.holder.close()
+
+
+class ContainerEnclosure:
+    """One kernel's scratch folder and its user's processes: the ``container`` confinement."""
+
+    confinement = "container"
+    ipc_tmpfs = False
+
+    def __init__(self, policy: Policy, shared: Path) -> None:
+        self.group = UserProcesses(policy.uid, policy.gid, policy.processes)
+        self.group.destroy()  # nothing an earlier kernel of this user left (even a crashed grader's) survives
+        self.scratch = Path(tempfile.mkdtemp(prefix="d2lgrade-scratch-"))
+        os.chown(self.scratch, policy.uid, policy.gid)
+
+    def entry(self, policy: Policy, argv: tuple[str, ...], seccomp: bytes) -> Entry:
+        return Entry(confinement=self.confinement, holder=0, procs_files=(), uid=policy.uid, gid=policy.gid,
+                     rlimits=kernel_rlimits(policy), env=kernel_env(str(self.scratch)), cwd=str(self.scratch),
+                     argv=argv, seccomp=seccomp)
+
+    def close(self) -> None:
+        self.group.destroy()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+ENCLOSURES: dict[str, type[NamespaceEnclosure] | type[ContainerEnclosure]] = {
+    "namespaces": NamespaceEnclosure, "container": ContainerEnclosure}
 
 
 class ForkedKernel:
@@ -301,17 +393,22 @@ class SandboxedKernelManager(QuietKernelManager):
     """A KernelManager whose kernel starts inside the sandbox, in its own cgroup, and talks over IPC
     sockets in a small tmpfs of its own."""
 
-    def __init__(self, policy: Policy, template: Template, **kwargs: Any) -> None:
+    def __init__(self, policy: Policy, template: Template, enclosure: str = "namespaces", **kwargs: Any) -> None:
+        self.enclosure_type = ENCLOSURES[enclosure]
         self.shared = Path(tempfile.mkdtemp(prefix="d2lgrade-ipc-"))
-        self.mounted = _mount_tmpfs(self.shared, policy.ipc_bytes)
+        self.mounted = self.enclosure_type.ipc_tmpfs and _mount_tmpfs(self.shared, policy.ipc_bytes)
         (self.shared / "hosts").write_bytes(HOSTS)
         (self.shared / "passwd").write_bytes(passwd(policy))
         self.shared.chmod(0o1777)  # the sandbox user creates its sockets here; sticky: it cannot remove ours
         super().__init__(kernel_name="python3", transport="ipc", ip=str(self.shared / "kernel"),
                          connection_file=str(self.shared / "connection.json"), **kwargs)
         self.policy, self.template = policy, template
-        self.group: cgroups.Cgroup | None = None
-        self.holder: Holder | None = None
+        self.enclosure: NamespaceEnclosure | ContainerEnclosure | None = None
+
+    @property
+    def group(self) -> cgroups.Cgroup | UserProcesses | None:
+        """What counts the kernel's CPU time and processes (:class:`d2lgrade.cpuwatch.CpuWatch`)."""
+        return self.enclosure.group if self.enclosure is not None else None
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
@@ -323,15 +420,10 @@ class SandboxedKernelManager(QuietKernelManager):
         return await super()._async_pre_start_kernel(**kw)
 
     def launch_forked(self) -> ForkedKernel:
-        """A new cgroup and holder, and a kernel forked from the template into them."""
+        """A new enclosure (cgroup and holder, or scratch folder), and a kernel forked from the template into it."""
         self._drop_sandbox()
-        self.group = cgroups.Cgroup.create(self.policy.group_limits())
-        self.holder = Holder(self.policy, self.shared)
-        entry = Entry(holder=self.holder.pid, procs_files=tuple(str(p) for p in (self.group.procs_files if self.group
-                                                                                   else ())),
-                      uid=self.policy.uid, gid=self.policy.gid, rlimits=kernel_rlimits(self.policy),
-                      env=kernel_env(self.policy), cwd="/scratch", argv=kernel_argv(Path(self.connection_file)),
-                      seccomp=self.template.seccomp)
+        self.enclosure = self.enclosure_type(self.policy, self.shared)
+        entry = self.enclosure.entry(self.policy, kernel_argv(Path(self.connection_file)), self.template.seccomp)
         return ForkedKernel(self.template.spawn(entry))
 
     async def _async_interrupt_kernel(self) -> None:
@@ -350,12 +442,9 @@ class SandboxedKernelManager(QuietKernelManager):
         await super()._async_wait(pollinterval)
 
     def _drop_sandbox(self) -> None:
-        if self.group is not None:
-            self.group.destroy()
-            self.group = None
-        if self.holder is not None:
-            self.holder.close()
-            self.holder = None
+        if self.enclosure is not None:
+            enclosure, self.enclosure = self.enclosure, None
+            enclosure.close()
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
@@ -387,15 +476,16 @@ def process_template(seccomp: bytes) -> Template:
 
 
 def sandboxed_kernel_factory(policy: Policy = Policy()) -> Any:
-    """A kernel factory for :func:`d2lgrade.execute.run` that confines the kernel: warm kernels forked by
-    the process's template, started on first use."""
-    program = seccomp_program()
+    """A kernel factory for :func:`d2lgrade.execute.run` that confines the kernel (in the confinement this
+    machine allows): warm kernels forked by the process's template, started on first use."""
+    enclosure = confinement(policy)
+    program = seccomp_program(no_network=enclosure == "container")
     if program is None:
         raise SandboxUnavailable("the seccomp filter cannot be built: install python3-seccomp")
     template = process_template(program.read_bytes())
 
     def factory() -> SandboxedKernelManager:
-        return SandboxedKernelManager(policy, template)
+        return SandboxedKernelManager(policy, template, enclosure)
 
     factory.template = template  # type: ignore[attr-defined]
     return factory

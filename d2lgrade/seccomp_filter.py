@@ -1,8 +1,11 @@
 """The seccomp filter of the sandbox, written as BPF to standard output.
 
 Run with the system interpreter, which has Debian's ``python3-seccomp`` (libseccomp's own binding):
-``/usr/bin/python3 -I d2lgrade/seccomp_filter.py > filter.bpf``; bubblewrap loads the result with
-``--seccomp FD`` just before it starts the kernel. This file imports nothing from d2lgrade, so it
+``/usr/bin/python3 -I d2lgrade/seccomp_filter.py [--no-network] > filter.bpf``; the kernel loads the
+result as the last step of entering its sandbox (:mod:`d2lgrade.enter`). ``--no-network`` also refuses
+sockets of any family but AF_UNIX and AF_NETLINK (which glibc uses to list interfaces, and which
+changes nothing without CAP_NET_ADMIN): the container mode's network rule, where no network
+namespace can be made. This file imports nothing from d2lgrade, so it
 runs outside the project's environment; :func:`d2lgrade.sandbox.seccomp_program` calls it once per
 grader process.
 
@@ -36,7 +39,10 @@ CLONE_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000
 """CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET: clone() may not make namespaces."""
 
 
-def build() -> object:
+AF_UNIX, AF_NETLINK, AF_MAX = 1, 16, 64
+
+
+def build(no_network: bool = False) -> object:
     import seccomp  # Debian's python3-seccomp
 
     rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
@@ -49,11 +55,16 @@ def build() -> object:
         rules.add_rule(seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
     # clone3 passes its flags in memory, where seccomp cannot look: make libc fall back to clone().
     rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+    if no_network:  # the kernel talks to the grader over Unix sockets only
+        rules.add_rule(seccomp.ERRNO(errno.EPERM), "socket", seccomp.Arg(0, seccomp.GE, AF_MAX))
+        for family in range(AF_MAX):  # libseccomp compares an argument once per rule: one rule per family
+            if family not in (AF_UNIX, AF_NETLINK):
+                rules.add_rule(seccomp.ERRNO(errno.EPERM), "socket", seccomp.Arg(0, seccomp.EQ, family))
     return rules
 
 
 def main() -> int:
-    build().export_bpf(sys.stdout.buffer)  # type: ignore[attr-defined]
+    build(no_network="--no-network" in sys.argv[1:]).export_bpf(sys.stdout.buffer)  # type: ignore[attr-defined]
     sys.stdout.flush()
     return 0
 

@@ -126,8 +126,7 @@ def _monitor(entry: enter.Entry, report: int, template: int) -> None:
         if os.getppid() != template:  # the template died before the line above
             os._exit(1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        ns = enter.open_namespaces(entry.holder)
-        enter.unshare(enter.CLONE_NEWPID, "pid")
+        ns = enter.CONFINEMENTS[entry.confinement].prepare(entry)
         steps_r, steps_w = os.pipe()
         kernel = os.fork()
         if kernel == 0:

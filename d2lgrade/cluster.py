@@ -12,7 +12,6 @@ a submission that kills every worker it is given is a zero with a reason (and a 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -21,8 +20,8 @@ from d2lgrade.bundle import Bundle
 from d2lgrade.execute import Limits
 from d2lgrade.grade import Assignment, Job, grade_bytes
 from d2lgrade.ledger import digest
-from d2lgrade.sandbox import sandboxed_kernel_factory
-from d2lgrade.workers import Work, job_of, worker_policy
+from d2lgrade.sandbox import Policy, sandboxed_kernel_factory
+from d2lgrade.workers import Work, job_of
 
 LOG = logging.getLogger("d2lgrade.grading")
 _ASSIGNMENTS: dict[str, Assignment] = {}
@@ -36,7 +35,7 @@ def grade_remote(bundle_json: str, limits: Limits, work: Work) -> Job:
     with _ONE_AT_A_TIME:
         key = digest(bundle_json.encode())
         if key not in _ASSIGNMENTS:
-            factory = sandboxed_kernel_factory(worker_policy(1000 + os.getpid() % 1_000_000))
+            factory = sandboxed_kernel_factory(Policy())  # users of this worker process's own
             _ASSIGNMENTS[key] = Assignment.from_bundle(Bundle.from_json(bundle_json), kernel_factory=factory,
                                                        limits=limits)
         job = grade_bytes(_ASSIGNMENTS[key], work.raw, work.student, work.source)

@@ -1,7 +1,7 @@
 """Run the student's kernel in a sandbox of its own, as an unprivileged user, warm but fresh.
 
 What holds (tested in tests/test_hostile.py, test_sandbox_limits.py, test_warm.py): the kernel runs
-as ``nobody`` (uid 65534; each parallel worker its own uid) with no capabilities and
+as an unprivileged user of this grader's own (:func:`grader_uid_base`; each parallel worker its own) with no capabilities and
 ``no_new_privs``; it has no network (its own network namespace, loopback only); it sees the system
 and the Python environment read-only, the grading package's code read-only, and nothing else of the
 course (no ``solutions/``, ``source/``, bundles, gradebook, other submissions); it writes only to
@@ -41,6 +41,7 @@ import functools
 import json
 import logging
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -49,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +72,25 @@ class SandboxUnavailable(GraderFault):
     """The sandbox cannot start here; grading stops rather than run student code unconfined."""
 
 
+UIDS_FROM, UIDS_SPAN, UIDS_PER_GRADER = 1_500_000_000, 500_000_000, 1024
+"""Sandbox users are taken from here: no Debian or Ubuntu account is allocated in this range."""
+
+
+@functools.cache
+def grader_uid_base() -> int:
+    """The first of this grader's sandbox users: random per grader process, a block of
+    :data:`UIDS_PER_GRADER` (its workers take the next ones). RLIMIT_NPROC counts a user's processes across
+    the whole machine, containers included, and the container mode clears a kernel's leftovers by user: two
+    graders on one machine (two batches, two containers, two CI jobs) must never share a user."""
+    return UIDS_FROM + secrets.randbelow(UIDS_SPAN // UIDS_PER_GRADER) * UIDS_PER_GRADER
+
+
 @dataclass(frozen=True)
 class Policy:
     """Limits for one submission's kernel."""
 
-    uid: int = 65534
-    gid: int = 65534
+    uid: int = field(default_factory=grader_uid_base)
+    gid: int = field(default_factory=grader_uid_base)
     memory_bytes: int = 4 * 2**30
     cpu_seconds: int = 600
     processes: int = 64
@@ -230,7 +244,8 @@ def _parents(paths: list[Path]) -> list[Path]:
 
 
 def kernel_env(home: str) -> dict[str, str]:
-    return {"HOME": home, "PATH": f"{Path(sys.prefix)}/bin:/usr/bin:/bin", **KERNEL_ENV}
+    return {"HOME": home, "USER": "nobody", "LOGNAME": "nobody", "PATH": f"{Path(sys.prefix)}/bin:/usr/bin:/bin",
+            **KERNEL_ENV}
 
 
 def kernel_rlimits(policy: Policy) -> dict[str, int]:
@@ -412,7 +427,7 @@ class SandboxedKernelManager(QuietKernelManager):
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
-        os.chmod(self.connection_file, 0o644)  # jupyter_client writes it 0600; the kernel runs as nobody
+        os.chmod(self.connection_file, 0o644)  # jupyter_client writes it 0600; the kernel is another user
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))

@@ -22,14 +22,9 @@ from typing import Any
 from d2lgrade.bundle import Bundle
 from d2lgrade.execute import Limits
 from d2lgrade.grade import INTERNAL_ERROR, Assignment, Job, grade_bytes, rejected_result
-from d2lgrade.sandbox import Policy, sandboxed_kernel_factory
+from d2lgrade.sandbox import UIDS_PER_GRADER, Policy, grader_uid_base, sandboxed_kernel_factory
 
 LOG = logging.getLogger("d2lgrade.grading")
-WORKER_UIDS_FROM = 1_500_000_000
-"""Worker ``k`` runs its kernels as uid and gid ``WORKER_UIDS_FROM + k``: no account on a Debian or
-Ubuntu system is allocated there."""
-
-
 @dataclass(frozen=True)
 class Work:
     """One submission to grade: what a worker needs, and nothing of the course."""
@@ -39,17 +34,22 @@ class Work:
     raw: bytes
 
 
-def worker_policy(slot: int) -> Policy:
-    return replace(Policy(), uid=WORKER_UIDS_FROM + slot, gid=WORKER_UIDS_FROM + slot)
+def worker_policy(slot: int, base: int | None = None) -> Policy:
+    """Worker ``slot`` of the grader whose users start at ``base`` (default: this process's) runs its kernels as
+    user and group ``base + 1 + slot``: per-user limits never couple two workers, or two graders."""
+    uid = (grader_uid_base() if base is None else base) + 1 + slot
+    if not 0 <= slot < UIDS_PER_GRADER - 1:
+        raise ValueError(f"at most {UIDS_PER_GRADER - 1} workers per grader")
+    return replace(Policy(), uid=uid, gid=uid)
 
 
 _WORKER: dict[str, Any] = {}
 """The worker process's assignment, set once by its initializer (one per process, never swapped)."""
 
 
-def _start_worker(bundle: Bundle, limits: Limits, slots: Any) -> None:
+def _start_worker(bundle: Bundle, limits: Limits, slots: Any, base: int) -> None:
     slot = slots.get()
-    factory = sandboxed_kernel_factory(worker_policy(slot))
+    factory = sandboxed_kernel_factory(worker_policy(slot, base))
     _WORKER["assignment"] = Assignment.from_bundle(bundle, kernel_factory=factory, limits=limits)
 
 
@@ -71,7 +71,7 @@ def grade_all(assignment: Assignment, works: Iterable[tuple[Any, Work]], jobs: i
     for slot in range(jobs):
         slots.put(slot)
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
-                             initargs=(assignment.bundle, assignment.limits, slots)) as pool:
+                             initargs=(assignment.bundle, assignment.limits, slots, grader_uid_base())) as pool:
         pending: dict[Future[Job], tuple[Any, Work]] = {}
         source = iter(works)
         exhausted = False

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 
 from d2lgrade.grade import Assignment, grade_bytes
-from d2lgrade.sandbox import check_available, sandboxed_kernel_factory
+from d2lgrade.sandbox import check_available, grader_uid_base, sandboxed_kernel_factory
 from d2lgrade.workers import worker_policy
 from tests.test_hostile import FULL, LIMITS, answers
 
@@ -171,7 +171,7 @@ import sys, time
 from jupyter_core.utils import run_sync
 from d2lgrade.sandbox import sandboxed_kernel_factory
 from d2lgrade.workers import worker_policy
-factory = sandboxed_kernel_factory(worker_policy(int(sys.argv[1])))
+factory = sandboxed_kernel_factory(worker_policy(int(sys.argv[1]), int(sys.argv[2])))
 km = factory()
 run_sync(km.start_kernel)()
 print(factory.template.process.pid, km.provisioner.process.pid, flush=True)
@@ -191,7 +191,8 @@ def _gone(uid: int, seconds: float = 10.0) -> bool:
 def test_kernels_die_with_their_grader_or_template_even_on_sigkill(victim):
     slot = 8 if victim == "grader" else 9
     uid = worker_policy(slot).uid
-    grader = subprocess.Popen([sys.executable, "-c", GRADER, str(slot)], stdout=subprocess.PIPE, text=True,
+    grader = subprocess.Popen([sys.executable, "-c", GRADER, str(slot), str(grader_uid_base())], stdout=subprocess.PIPE,
+                              text=True,
                               start_new_session=True)
     try:
         template, kernel = (int(x) for x in grader.stdout.readline().split())

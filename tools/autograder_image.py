@@ -132,15 +132,16 @@ def run_container(tag: str, notebook: bytes, name: str) -> tuple[dict, float, st
         return json.loads(path.read_text()), wall, done.stdout + done.stderr
 
 
-def host_scores(assignment: str, notebook: bytes, name: str) -> dict[str, float]:
-    """What ``d2lgrade grade`` gives the same notebook on this machine (namespaces sandbox)."""
+def host_scores(assignment: str, notebook: bytes, name: str) -> tuple[dict[str, float], str]:
+    """What ``d2lgrade grade`` gives the same notebook on this machine (namespaces sandbox), and its notes."""
     from d2lgrade.bundle import Bundle
     from d2lgrade.grade import Assignment, grade_bytes
     from d2lgrade.results import entry_name
 
     bundle = Bundle.from_json((ROOT / "build" / assignment / "bundle.json").read_text())
     result = grade_bytes(Assignment.from_bundle(bundle), notebook, student=name, source=f"{name}.ipynb").result
-    return {entry_name(q): round(q.score, 5) for q in result.autograded}
+    return {entry_name(q): round(q.score, 5) for q in result.autograded}, " ".join(
+        [result.problem or "", *result.notes]).strip()
 
 
 def sample_cases() -> list[Case]:
@@ -170,7 +171,8 @@ def hostile_cases() -> list[Case]:
              "    try:\n        open(p, 'w').write(json.dumps({'score': 1000, 'tests': []}))\n    except OSError:\n"
              "        pass\nimport urllib.request\ntry:\n    urllib.request.urlopen('http://1.1.1.1', timeout=2)\n"
              "except Exception:\n    pass\ngt = X > Y")
-    bomb = "import os\nc = a + b\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        break"
+    bomb = ("import os, time\nc = a + b\nfor _ in range(1000):\n    try:\n        if os.fork() == 0:\n"
+            "            time.sleep(600)\n            os._exit(0)\n    except OSError:\n        break")
 
     def no_leak(results: dict) -> str | None:
         text = json.dumps(results)
@@ -205,13 +207,14 @@ def image_test() -> int:
     for case in [*sample_cases(), *hostile_cases()]:
         slug = case.name.replace("/", "-")
         results, wall, output = run_container(tags[case.assignment], case.notebook, slug)
-        expected = host_scores(case.assignment, case.notebook, slug)
+        expected, notes = host_scores(case.assignment, case.notebook, slug)
         got = {t["name"]: round(t["score"], 5) for t in results.get("tests", []) if "max_score" in t}
         problems = [p for p in (validate_schema(results), case.check(results) if case.check else None) if p]
         if got != expected:
-            problems.append(f"scores differ from d2lgrade grade: container {got}, host {expected}")
+            problems.append(f"scores differ from d2lgrade grade: container {got}, host {expected} ({notes})")
         failures += [f"{case.name}: {p}" for p in problems]
-        log(f"{case.name:40} {wall:8.1f}s {results.get('score', 0):7g}  {'ok' if not problems else 'FAILED'}")
+        score = results.get("score", sum(got.values()))  # Gradescope sums the tests when no score is given
+        log(f"{case.name:40} {wall:8.1f}s {score:7g}  {'ok' if not problems else 'FAILED'}")
         if problems:
             log(output[-3000:])
     for failure in failures:

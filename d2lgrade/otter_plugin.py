@@ -8,6 +8,10 @@ earliest hook, ``before_grading``, reads the one notebook's bytes, empties the f
 the bytes with :data:`d2lgrade.grade.GRADE_STEPS` in the sandbox; Otter then runs an empty notebook
 in an empty folder, and ``after_grading`` replaces Otter's results with the verdicts.
 
+After grading, ``before_grading`` also writes the written answers' PDF (:mod:`d2lgrade.written_pdf`) beside
+the results, and the plugin keeps Otter's output to what an instructor needs (:data:`QUIET_CONFIG`, its
+report, no kernel warning); see autograder/README.md.
+
 What Otter does before any plugin loads (glob, ``nbformat.read``) can still fail on a hostile
 submission, so the zip's ``run_otter.py`` calls :func:`run_autograder` instead: it reduces the
 submission folder to the one notebook first and writes a zero with a reason whenever grading
@@ -174,7 +178,10 @@ class D2LGradePlugin(AbstractOtterPlugin):
             path.write_text("" if path.suffix == ".py" else nbformat.writes(nbformat.v4.new_notebook()),
                             encoding="utf-8")
         if raw is not None and self.result.problem is None and self.plugin_config.get("written_pdf", True):
-            self.result = self._written_pdf(bundle, raw, name, path.parent.parent / "results")
+            try:
+                self.result = self._written_pdf(bundle, raw, name, path.parent.parent / "results")
+            except Exception:  # noqa: BLE001 -- the PDF is an extra: the verdict stands without it
+                print(f"d2lgrade: the written answers' PDF failed:\n{traceback.format_exc()}", flush=True)
         self.verdicts.append(self.result)
 
     def _written_pdf(self, bundle: Bundle, raw: bytes, name: str, results: Path) -> SubmissionResult:

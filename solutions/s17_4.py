@@ -13,6 +13,7 @@ from mxnet import autograd, np, npx
 from d2lgrade.reference import Function, Region, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
+from solutions.domain import all_zero, has_negative, has_zero, largest, size, smallest
 
 npx.set_np()
 CTX = default_context()
@@ -55,10 +56,20 @@ def grad_norm(v: np.ndarray) -> np.ndarray:
 
 def grad_norm_cases() -> list[tuple[np.ndarray]]:
     rng = onp.random.default_rng(1742)
-    cases = [(np.array([3.0, -4.0], ctx=CTX),), (np.array([0.0, 0.0, 2.0], ctx=CTX),)]
+    cases = [(np.array([3.0, -4.0], ctx=CTX),), (np.array([0.0, 0.0, 2.0], ctx=CTX),), (np.array([-2.5], ctx=CTX),)]
     for n, scale in ((5, 1.0), (10, 0.1), (4, 50.0)):
         cases.append((np.array(rng.normal(size=n) * scale, dtype="float32", ctx=CTX),))
     return cases
+
+
+BETA_DOMAIN = (
+    *regions("x", length_1=size(1), longer=lambda x: x.size > 1, zero_vector=all_zero, negative_entries=has_negative),
+    *regions("beta", negative_entries=has_negative),
+)
+GRAD_NORM_DOMAIN = regions(
+    "v", length_1=size(1), longer=lambda v: v.size > 1, negative_entries=has_negative, zero_entries=has_zero,
+    small_scale=smallest(0.5), large_scale=largest(50))
+"""Exercise 2: "a non-zero 1-D MXNet array of shape (n,) (float32, any n)"."""
 
 
 def log_sum_exp(z: np.ndarray) -> np.ndarray:
@@ -144,9 +155,9 @@ def classify_critical_point() -> str:
 
 
 REFERENCES = {
-    "df_beta": Function(df_beta, beta_cases),
-    "dg_beta": Function(dg_beta, beta_cases),
-    "grad_norm": Function(grad_norm, grad_norm_cases),
+    "df_beta": Function(df_beta, beta_cases, BETA_DOMAIN),
+    "dg_beta": Function(dg_beta, beta_cases, BETA_DOMAIN),
+    "grad_norm": Function(grad_norm, grad_norm_cases, GRAD_NORM_DOMAIN),
     "grad_L": Function(grad_L, grad_L_cases, GRAD_L_DOMAIN),
     "grad_sum": Value(gradient_component_sum),
     "critical_point": Value(critical_point),

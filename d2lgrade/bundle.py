@@ -18,6 +18,7 @@ from d2lgrade.compare import Tolerance
 from d2lgrade.contract import FunctionContract, ValueContract
 from d2lgrade.plain import Plain
 from d2lgrade.reference import BadReference, Function, Value, expected_cases, expected_value, reference_for
+from d2lgrade.rules import Rules
 from d2lgrade.spec import NotebookSpec, Question
 
 FORMAT = 1
@@ -127,11 +128,12 @@ def _decode_contract(data: dict[str, Any] | None) -> ValueContract | FunctionCon
 
 
 def _decode_question(data: dict[str, Any]) -> Question:
-    tol = data.get("tolerance")
+    tol, rules = data.get("tolerance"), data.get("rules")
     return Question(
         id=data["id"], exercise=data["exercise"], kind=data["kind"], points=data["points"],
         cell_index=data["cell_index"], contract=_decode_contract(data.get("contract")),
         tolerance=Tolerance(**tol) if tol else None,
+        rules=Rules(rules["rule"], tuple(rules["forbid"]), tuple(rules["require"])) if rules else None,
     )
 
 

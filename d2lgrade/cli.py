@@ -67,12 +67,14 @@ def _validate(args: argparse.Namespace) -> int:
     from d2lgrade.bundle import compile_bundle
     from d2lgrade.execute import trusted_kernel_factory
     from d2lgrade.grade import Assignment, grade_bytes
+    from d2lgrade.rules import ModuleSources
 
     course = _course(args)
     failed = 0
     for a in args.assignments or course.assignments():
         path = course.source_notebook(a)
-        assignment = Assignment.from_bundle(compile_bundle(course.spec(a)), kernel_factory=trusted_kernel_factory)
+        assignment = Assignment.from_bundle(compile_bundle(course.spec(a)), kernel_factory=trusted_kernel_factory,
+                                            modules=ModuleSources(course.root))
         result = grade_bytes(assignment, path.read_bytes(), "instructor", path.name).result
         wrong = [q for q in result.autograded if q.status != "passed"]
         failed += bool(wrong)

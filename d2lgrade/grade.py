@@ -23,6 +23,7 @@ from d2lgrade import execute
 from d2lgrade.bundle import Bundle
 from d2lgrade.judge import judge
 from d2lgrade.results import FAILED, QuestionResult, SubmissionResult
+from d2lgrade.rules import ModuleSources, Program, Source, rule_message
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_NESTING = 100
@@ -45,6 +46,8 @@ class Assignment:
     probes: tuple[dict[str, Any], ...]
     kernel_factory: Callable[[], Any]
     limits: execute.Limits = field(default_factory=execute.Limits)
+    modules: ModuleSources | None = None
+    """Modules the rule checker may read: the references, for the instructor's solved notebooks only."""
 
     @classmethod
     def load(cls, bundle_path: Path, **kwargs: Any) -> Assignment:
@@ -75,6 +78,8 @@ class Job:
     execution: execute.Execution | None = None
     result: SubmissionResult | None = None
     notes: list[str] = field(default_factory=list)
+    broken_rules: dict[str, str] = field(default_factory=dict)
+    """Question id -> why its answer breaks the rule its task states (such a question scores zero)."""
     failed_step: str | None = None
     """The step that raised an internal error, if one did (the result is then a zero with a reason)."""
 
@@ -156,6 +161,32 @@ def check_assignment(job: Job) -> None:
                        f"Start from release/{expected}/{job.assignment.bundle.notebook}.ipynb and submit that notebook.")
 
 
+def check_rules(job: Job) -> None:
+    """The rules some tasks state on how an answer is computed, checked on the submitted code: parsed in
+    this process, never run (d2lgrade/rules.py)."""
+    assert job.notebook is not None
+    ruled = [q for q in job.assignment.bundle.questions if q.rules is not None and q.contract is not None]
+    if not ruled:
+        return
+    program = Program(notebook_sources(job.notebook), job.assignment.modules)
+    for q in ruled:
+        assert q.rules is not None and q.contract is not None
+        message = rule_message(program.check(q.contract.name, q.rules))
+        if message:
+            job.broken_rules[q.id] = message
+
+
+def notebook_sources(nb: nbformat.NotebookNode) -> list[Source]:
+    """The code cells that run when graded (test cells are not run), named as students see them."""
+    sources = []
+    for position, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type == "code" and not execute.is_test_cell(cell) and isinstance(cell.source, str):
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            label = f"cell {position}" + (f" ({grade_id})" if isinstance(grade_id, str) else "")
+            sources.append(Source(label, cell.source))
+    return sources
+
+
 def run_notebook(job: Job) -> None:
     assert job.notebook is not None
     a = job.assignment
@@ -165,15 +196,15 @@ def run_notebook(job: Job) -> None:
 
 def judge_answers(job: Job) -> None:
     assert job.execution is not None
-    questions = judge(job.assignment.bundle, job.execution.answers, job.execution.failures)
+    questions = judge(job.assignment.bundle, job.execution.answers, job.execution.failures, job.broken_rules)
     job.result = SubmissionResult(job.assignment.bundle.assignment, job.student, job.source, questions,
                                   notes=tuple(job.notes))
 
 
-GRADE_STEPS: tuple[Callable[[Job], None], ...] = (check_size, parse_notebook, check_assignment, run_notebook,
-                                                  judge_answers)
+GRADE_STEPS: tuple[Callable[[Job], None], ...] = (check_size, parse_notebook, check_assignment, check_rules,
+                                                  run_notebook, judge_answers)
 """The grading core, in order. Intake steps first: nothing runs before the bytes are a notebook of
-this assignment."""
+this assignment; the rules are read from the code as submitted, before it runs."""
 
 
 def rejected_result(job: Job, reason: str) -> SubmissionResult:

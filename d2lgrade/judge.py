@@ -20,19 +20,25 @@ LOG = logging.getLogger("d2lgrade.grading")
 """Where a question that could not be judged leaves its traceback, for the instructor."""
 
 
-def judge(bundle: Bundle, answers: Mapping[str, dict[str, Any]], failures: Mapping[str, str]) -> tuple[QuestionResult, ...]:
+def judge(bundle: Bundle, answers: Mapping[str, dict[str, Any]], failures: Mapping[str, str],
+          broken_rules: Mapping[str, str] | None = None) -> tuple[QuestionResult, ...]:
     """One result per question of the bundle, in notebook order.
 
     ``answers`` maps question ids to what the probe reported; ``failures`` gives, for questions
-    without a report, why (the probe cell timed out, the kernel died, ...).
+    without a report, why (the probe cell timed out, the kernel died, ...); ``broken_rules`` gives,
+    for questions whose answer breaks the rule its task states (d2lgrade/rules.py), why: they score
+    zero whatever the answer's value.
     """
+    broken_rules = broken_rules or {}
     compiled = {c.question.id: c for c in bundle.compiled}
     results = []
     for q in bundle.questions:
         if q.id not in compiled:
             results.append(_manual(q))
             continue
-        if q.id in answers:
+        if q.id in broken_rules:
+            reason: str | None = broken_rules[q.id]
+        elif q.id in answers:
             reason = _safe_verdict(compiled[q.id], answers[q.id], bundle.assignment)
         else:
             reason = failures.get(q.id, "no answer was reported for this question")

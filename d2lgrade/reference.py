@@ -1,9 +1,10 @@
 """How ``solutions/<assignment>.py`` declares reference answers, and how they are computed.
 
 Each solutions module ends with a ``REFERENCES`` dict from answer name to :class:`Value` (the
-expected value of a name) or :class:`Function` (the reference function and the hidden inputs it is
-compared on). The build computes them once per assignment, on MXNet, into plain data; grading
-never imports MXNet in the grader process.
+expected value of a name) or :class:`Function` (the reference function, the hidden inputs it is
+compared on, and the domain its task states, as :class:`Region` s the hidden inputs must cover:
+``tests/test_domains.py``). The build computes them once per assignment, on MXNet, into plain data;
+grading never imports MXNet in the grader process.
 """
 
 from __future__ import annotations
@@ -27,11 +28,31 @@ class Value:
 
 
 @dataclass(frozen=True)
+class Region:
+    """A part of the domain a task states ("a real number a": a <= 0 is in it), with a predicate saying
+    whether a hidden input falls in it. ``param`` names the one argument the predicate takes; without
+    it, the predicate takes all the arguments (for relations: "x and y far apart")."""
+
+    name: str
+    holds: Callable[..., Any]
+    param: str | None = None
+
+
+def regions(param: str, **named: Callable[[Any], Any]) -> tuple[Region, ...]:
+    """Regions of one parameter, named by keyword: ``regions("a", negative=lambda a: a < 0)``;
+    underscores in a name read as spaces (``below_support``)."""
+    return tuple(Region(name.replace("_", " "), holds, param) for name, holds in named.items())
+
+
+@dataclass(frozen=True)
 class Function:
-    """A reference function and ``cases()``: the argument tuples it is compared on."""
+    """A reference function, ``cases()``: the argument tuples it is compared on, and ``domain``: the
+    regions of inputs its task allows, each of which some case must fall in (so that a formula wrong
+    in one region cannot get full marks)."""
 
     fn: Callable[..., Any]
     cases: Callable[[], Sequence[tuple[Any, ...]]]
+    domain: tuple[Region, ...] = ()
 
 
 Reference = Value | Function

@@ -17,6 +17,7 @@ import nbformat
 
 from d2lgrade.compare import Tolerance
 from d2lgrade.contract import Contract, FunctionContract, ValueContract
+from d2lgrade.rules import Rules
 
 KINDS = ("NUMERIC", "CODE", "CHOICE", "SYMBOLIC", "PLOT", "FREE")
 """Exercise kinds of the catalog (docs/catalog.md)."""
@@ -39,6 +40,8 @@ class Question:
     cell_index: int
     contract: Contract | None = None
     tolerance: Tolerance | None = None
+    rules: Rules | None = None
+    """How the answer must (not) be computed, when the task says so (d2lgrade/rules.py)."""
 
     @property
     def autograded(self) -> bool:
@@ -104,7 +107,7 @@ def _question(path: Path, index: int, cell: Any) -> Question:
     if cell.cell_type != "code":
         raise SpecError(f"{where}: an autograded test cell must be a code cell")
     contract, tolerance = parse_test_cell(cell.source, where)
-    return Question(**base, contract=contract, tolerance=tolerance)
+    return Question(**base, contract=contract, tolerance=tolerance, rules=parse_rules(cell.source, where))
 
 
 def _check_unique(path: Path, questions: tuple[Question, ...]) -> None:
@@ -140,6 +143,28 @@ def parse_test_cell(source: str, where: str) -> tuple[Contract, Tolerance]:
         raise SpecError(f"{where}: check.judge: {exc}") from exc
 
 
+def parse_rules(source: str, where: str) -> Rules | None:
+    """The rule a test cell's public line declares (``forbid=``, ``require=``, ``rule=``), if any."""
+    parts = _HIDDEN.split(source)
+    public = _calls(parts[0] + parts[-1], where) if len(parts) == 3 else []
+    kwargs = public[0][2] if len(public) == 1 else {}
+    try:
+        return rules_of(kwargs)
+    except ValueError as exc:
+        raise SpecError(f"{where}: {exc} (see docs/authoring.md, 'Rules on how an answer is computed')") from exc
+
+
+RULE_KEYS = ("forbid", "require", "rule")
+"""Keywords of check.value/check.function that declare a rule rather than the answer's form."""
+
+
+def rules_of(kwargs: dict[str, Any]) -> Rules | None:
+    """The Rules that the keywords of a public check declare, or None."""
+    if not any(k in kwargs for k in RULE_KEYS):
+        return None
+    return Rules(kwargs.get("rule", ""), tuple(kwargs.get("forbid", ())), tuple(kwargs.get("require", ())))
+
+
 def _calls(code: str, where: str) -> list[tuple[str, list[Any], dict[str, Any]]]:
     """The ``check.<verb>(literal args)`` calls of a code fragment; nothing else is allowed."""
     try:
@@ -171,7 +196,7 @@ def _contract(verb: str, args: list[Any], kwargs: dict[str, Any], where: str) ->
 
 
 def value_contract(name: str, kind: str, **constraints: Any) -> ValueContract:
-    """The ValueContract a ``check.value(name, kind, ...)`` line declares."""
+    """The ValueContract a ``check.value(name, kind, ...)`` line declares (its rule keywords aside)."""
     return ValueContract(name, kind, **_tuples(constraints))
 
 
@@ -182,4 +207,4 @@ def function_contract(name: str, params: tuple[str, ...], returns: str, **constr
 
 
 def _tuples(constraints: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in constraints.items()}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in constraints.items() if k not in RULE_KEYS}

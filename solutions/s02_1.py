@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Region, Value, regions
 from solutions.context import default_context
+from solutions.domain import has_negative, values
 
 npx.set_np()
 CTX = default_context()
@@ -40,7 +41,21 @@ def count_greater_cases() -> list[tuple[np.ndarray, np.ndarray]]:
         (np.array(rng.integers(-5, 6, size=a), dtype="float32", ctx=CTX),
          np.array(rng.integers(-5, 6, size=b), dtype="float32", ctx=CTX))
         for a, b in shapes
+    ] + [
+        (np.full((2, 3), 1.0, ctx=CTX), np.zeros(3, ctx=CTX)),  # every position greater
+        (np.full((4,), -1.0, ctx=CTX), np.zeros((2, 1), ctx=CTX)),  # none greater: the count is 0
     ]
+
+
+COUNT_GREATER_DOMAIN = (
+    Region("equal shapes", lambda A, B: A.shape == B.shape),
+    Region("shapes that broadcast", lambda A, B: A.shape != B.shape),
+    Region("different numbers of axes", lambda A, B: A.ndim != B.ndim),
+    *regions("A", negative_entries=has_negative),
+    Region("ties: A == B somewhere", lambda A, B: bool((values(A) == values(B)).any())),
+    Region("no position greater", lambda A, B: not (values(A) > values(B)).any()),
+    Region("every position greater", lambda A, B: bool((values(A) > values(B)).all())),
+)
 
 
 def broadcast_tensors() -> tuple[np.ndarray, np.ndarray]:
@@ -60,15 +75,37 @@ def broadcast_shape(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> tuple
     return tuple((np.zeros(shape_a, ctx=CTX) + np.zeros(shape_b, ctx=CTX)).shape)
 
 
+def broadcast_shape_of_tuples(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> tuple[int, ...]:
+    """Exercise 2b as the task asks it, without creating a tensor: align the shapes on the right (the
+    shorter one padded with 1s on the left); on each axis the length is the one that is not 1.
+
+    The notebook's solution; ``broadcast_shape`` (MXNet's own result) is the reference it is graded against.
+    """
+    n = max(len(shape_a), len(shape_b))
+    a = (1,) * (n - len(shape_a)) + tuple(shape_a)
+    b = (1,) * (n - len(shape_b)) + tuple(shape_b)
+    return tuple(y if x == 1 else x for x, y in zip(a, b, strict=True))
+
+
 def broadcast_shape_cases() -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     return [((3, 1, 1), (1, 2, 4)), ((2, 1, 4), (3, 1)), ((5, 1), (1, 1, 6)), ((4,), (2, 3, 1)),
-            ((1, 1, 1, 2), (3, 1, 2)), ((2, 3, 4), (2, 3, 4))]
+            ((1, 1, 1, 2), (3, 1, 2)), ((2, 3, 4), (2, 3, 4)), ((), (2, 3)), ((4, 1), ())]
+
+
+# Exercise 2b: "two shapes whose tensors broadcast together" (every length at least 1, as the task says)
+BROADCAST_SHAPE_DOMAIN = (
+    Region("equal shapes", lambda a, b: tuple(a) == tuple(b)),
+    Region("the first has fewer axes", lambda a, b: len(a) < len(b)),
+    Region("the second has fewer axes", lambda a, b: len(a) > len(b)),
+    Region("1s in both shapes", lambda a, b: 1 in a and 1 in b),
+    Region("a shape with no axes, ()", lambda a, b: not a or not b),
+)
 
 
 REFERENCES = {
     "lt": Value(lambda: less_than(*section_tensors())),
     "gt": Value(lambda: greater_than(*section_tensors())),
-    "count_greater": Function(count_greater, count_greater_cases),
+    "count_greater": Function(count_greater, count_greater_cases, COUNT_GREATER_DOMAIN),
     "c": Value(lambda: broadcast_sum(*broadcast_tensors())),
-    "broadcast_shape": Function(broadcast_shape, broadcast_shape_cases),
+    "broadcast_shape": Function(broadcast_shape, broadcast_shape_cases, BROADCAST_SHAPE_DOMAIN),
 }

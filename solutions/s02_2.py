@@ -18,7 +18,7 @@ import numpy as onp
 import pandas as pd
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Region, Value
 from solutions.context import default_context
 
 npx.set_np()
@@ -79,6 +79,21 @@ def drop_most_missing_cases() -> list[tuple[pd.DataFrame]]:
     ]
 
 
+def _most_missing(df: pd.DataFrame) -> list[str]:
+    counts = df.isna().sum()
+    return [str(c) for c in counts.index[counts == counts.max()]]
+
+
+DROP_MOST_MISSING_DOMAIN = (
+    Region("a tie for the most missing values", lambda df: len(_most_missing(df)) > 1),
+    Region("a text column has the most", lambda df: df[_most_missing(df)[0]].dtype == object),
+    Region("a numeric column has the most", lambda df: df[_most_missing(df)[0]].dtype != object),
+    Region("the first column goes", lambda df: _most_missing(df)[0] == df.columns[0]),
+    Region("the last column goes", lambda df: _most_missing(df)[0] == df.columns[-1]),
+    Region("a middle column goes", lambda df: _most_missing(df)[0] not in (df.columns[0], df.columns[-1])),
+)
+
+
 # Exercise 2: convert the preprocessed dataset to the tensor format.
 
 def to_tensor(inputs: pd.DataFrame) -> np.ndarray:
@@ -99,7 +114,27 @@ def to_tensor_cases() -> list[tuple[pd.DataFrame]]:
                        "grade": [nan, "B", "A", "C"], "y": [nan, nan, 7.0, -2.0]}),),
         (pd.DataFrame({"n": [10, 20, 30], "m": [1.0, 2.0, 4.0]}),),
         (raw_data().drop(columns=["Alley", TARGET]),),
+        (pd.DataFrame({"a": ["y", "x", nan], "b": ["u", "u", "v"]}),),  # text columns only
     ]
+
+
+def _text(df: pd.DataFrame) -> list[bool]:
+    return [df[c].dtype == object for c in df.columns]
+
+
+TO_TENSOR_DOMAIN = (
+    Region("a text column before a numeric one",
+           lambda df: any(t and not u for i, t in enumerate(_text(df)) for u in _text(df)[i + 1:])),
+    Region("numeric columns only", lambda df: not any(_text(df))),
+    Region("text columns only", lambda df: all(_text(df))),
+    Region("a text column without NaN (its _nan column is all 0)",
+           lambda df: any(df[c].dtype == object and not df[c].isna().any() for c in df.columns)),
+    Region("an int column", lambda df: any(df[c].dtype.kind == "i" for c in df.columns)),
+    Region("a numeric column with NaN",
+           lambda df: any(df[c].dtype.kind == "f" and df[c].isna().any() for c in df.columns)),
+    Region("negative numbers",
+           lambda df: any(df[c].dtype.kind in "if" and (df[c] < 0).any() for c in df.columns)),
+)
 
 
 def preprocessed_inputs() -> np.ndarray:
@@ -114,8 +149,8 @@ def targets() -> np.ndarray:
 
 REFERENCES = {
     "most_missing": Value(lambda: most_missing_column(raw_data())),
-    "drop_most_missing": Function(drop_most_missing, drop_most_missing_cases),
-    "to_tensor": Function(to_tensor, to_tensor_cases),
+    "drop_most_missing": Function(drop_most_missing, drop_most_missing_cases, DROP_MOST_MISSING_DOMAIN),
+    "to_tensor": Function(to_tensor, to_tensor_cases, TO_TENSOR_DOMAIN),
     "X": Value(preprocessed_inputs),
     "y": Value(targets),
 }

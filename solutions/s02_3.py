@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Region, Value, regions
 from solutions.context import default_context
+from solutions.domain import all_zero, has_negative, has_positive, ndim, ndim_at_least, square, values
 
 npx.set_np()
 CTX = default_context()
@@ -82,7 +83,16 @@ def row_normalize(A: np.ndarray) -> np.ndarray:
 def row_normalize_cases() -> list[tuple[np.ndarray]]:
     """Square matrices (where ``A / A.sum(axis=1)`` runs but divides columns), tall, wide, one row."""
     shapes = [(4, 4), (3, 3), (6, 2), (2, 7), (1, 5), (5, 4)]
-    return [(_random(s, 2310 + i, low=0.5, high=9.5),) for i, s in enumerate(shapes)]
+    cases = [(_random(s, 2310 + i, low=0.5, high=9.5),) for i, s in enumerate(shapes)]
+    # entries of both signs (row sums kept away from 0), and one column: every entry divided by itself
+    mixed = onp.array([[3.0, -1.0, 2.5], [-2.0, -4.0, 1.0], [0.5, 6.0, -2.5], [-1.5, 0.0, -0.5]])
+    cases += [(np.array(mixed, dtype="float32", ctx=CTX),), (_random((4, 1), 2316, low=0.5, high=9.5),)]
+    return cases
+
+
+ROW_NORMALIZE_DOMAIN = regions(
+    "A", square=square, tall=lambda A: A.shape[0] > A.shape[1], wide=lambda A: A.shape[0] < A.shape[1],
+    one_row=lambda A: A.shape[0] == 1, one_column=lambda A: A.shape[1] == 1, negative_entries=has_negative)
 
 
 # Exercise 7: Manhattan distance.
@@ -97,7 +107,18 @@ def manhattan_cases() -> list[tuple[np.ndarray, np.ndarray]]:
     points = [rng.uniform(-20, 20, size=(2, 2)) for _ in range(6)]
     points.append(onp.array([[3.0, -4.0], [-1.0, 2.0]]))  # coordinates of both signs on both axes
     points.append(onp.array([[5.0, 5.0], [5.0, 5.0]]))  # the same point
+    points.append(onp.array([[2.0, -3.0], [2.0, 7.5]]))  # a straight route along one axis
     return [(np.array(p[0], dtype="float32", ctx=CTX), np.array(p[1], dtype="float32", ctx=CTX)) for p in points]
+
+
+MANHATTAN_DOMAIN = (
+    *regions("p", negative_coordinate=has_negative, positive_coordinate=has_positive),
+    *regions("q", negative_coordinate=has_negative, positive_coordinate=has_positive),
+    Region("the same point", lambda p, q: bool((values(p) == values(q)).all())),
+    Region("one coordinate shared (a straight route)", lambda p, q: bool((values(p) == values(q)).sum() == 1)),
+    Region("moves of both signs", lambda p, q: has_negative(values(q) - values(p)) and has_positive(
+        values(q) - values(p))),
+)
 
 
 def can_travel_diagonally() -> bool:
@@ -127,7 +148,13 @@ def root_sum_of_squares(X: np.ndarray) -> np.ndarray:
 
 def linalg_norm_cases() -> list[tuple[np.ndarray]]:
     shapes = [(2, 3, 4), (3, 1, 5), (2, 2, 3, 2), (4, 3, 2, 1), (2, 3, 2, 2, 3), (1, 2, 1, 3, 2), (6,), (3, 5)]
-    return [(_random(s, 2390 + i),) for i, s in enumerate(shapes)]
+    return [(_random(s, 2390 + i),) for i, s in enumerate(shapes)] + [(np.zeros((2, 2, 2), ctx=CTX),)]
+
+
+NORM_ANY_DOMAIN = regions(
+    "X", one_axis=ndim(1), two_axes=ndim(2), three_axes=ndim(3), four_axes=ndim(4),
+    five_axes=ndim_at_least(5), negative_entries=has_negative, all_zero=all_zero)
+"""Exercise 9: "any number of axes (1 or more)", "entries of both signs"."""
 
 
 REFERENCES = {
@@ -135,9 +162,9 @@ REFERENCES = {
     "len_X": Value(len_of_section_tensor),
     "len_axis": Value(len_axis),
     "naive_raises": Value(naive_division_raises),
-    "row_normalize": Function(row_normalize, row_normalize_cases),
-    "manhattan": Function(manhattan, manhattan_cases),
+    "row_normalize": Function(row_normalize, row_normalize_cases, ROW_NORMALIZE_DOMAIN),
+    "manhattan": Function(manhattan, manhattan_cases, MANHATTAN_DOMAIN),
     "can_go_diagonally": Value(can_travel_diagonally),
     "sum_shapes": Value(sum_shapes),
-    "norm_any": Function(linalg_norm, linalg_norm_cases),
+    "norm_any": Function(linalg_norm, linalg_norm_cases, NORM_ANY_DOMAIN),
 }

@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
+from solutions.domain import has_negative, has_zero, largest, size, smallest, values
 
 npx.set_np()
 CTX = default_context()
@@ -39,7 +40,12 @@ def tangent_line(x0: float) -> np.ndarray:
 def tangent_line_cases() -> list[tuple[float]]:
     # x0 = 1 is the public example; elsewhere an intercept written as f(x0) - slope (without x0)
     # or a slope with the wrong sign on the 1/x^2 term is wrong.
-    return [(1.0,), (-1.0,), (0.5,), (-0.3,), (2.0,), (3.7,), (-2.2,)]
+    return [(1.0,), (-1.0,), (0.5,), (-0.3,), (2.0,), (3.7,), (-2.2,), (0.05,), (-12.0,)]
+
+
+TANGENT_LINE_DOMAIN = regions(
+    "x0", negative=lambda x: x < 0, positive=lambda x: x > 0, near_0=lambda x: abs(x) <= 0.1,
+    inside_minus_1_1=lambda x: abs(x) < 1, beyond_10=lambda x: abs(x) >= 10)
 
 
 def plot_tangent() -> None:
@@ -84,6 +90,12 @@ def grad_f_cases() -> list[tuple[np.ndarray]]:
     return [(np.array(p, dtype="float32", ctx=CTX),) for p in points]
 
 
+GRAD_F_DOMAIN = regions(
+    "x", x1_negative=lambda x: values(x)[0] < 0, x1_zero=lambda x: values(x)[0] == 0,
+    x1_positive=lambda x: values(x)[0] > 0, x2_negative=lambda x: values(x)[1] < 0,
+    x2_zero=lambda x: values(x)[1] == 0, x2_positive=lambda x: values(x)[1] > 0)
+
+
 # Exercise 3: f(x) = ||x||_2.
 
 def grad_norm(x: np.ndarray) -> np.ndarray:
@@ -94,8 +106,15 @@ def grad_norm(x: np.ndarray) -> np.ndarray:
 def grad_norm_cases() -> list[tuple[np.ndarray]]:
     rng = onp.random.default_rng(2403)
     vectors = [onp.array([3.0, -4.0]), onp.array([-2.5]), rng.normal(size=3), rng.normal(size=5) * 100,
-               -onp.abs(rng.normal(size=4)), rng.normal(size=6) * 0.01]
+               -onp.abs(rng.normal(size=4)), rng.normal(size=6) * 0.01, onp.array([0.0, -3.0, 0.0])]
     return [(np.array(v.round(4), dtype="float32", ctx=CTX),) for v in vectors]
+
+
+GRAD_NORM_DOMAIN = regions(
+    "x", length_1=size(1), longer=lambda x: values(x).size >= 2, negative_entries=has_negative,
+    all_negative=lambda x: bool((values(x) < 0).all()), zero_entries=has_zero, small_scale=smallest(0.05),
+    large_scale=largest(100))
+"""Exercise 3: x != 0 of any length n >= 1, "several lengths and scales, with negative entries"."""
 
 
 # Exercise 4: the chain rule for u = f(x, y, z), x = x(a, b), y = y(a, b), z = z(a, b).
@@ -109,6 +128,7 @@ def chain_rule_cases() -> list[tuple[np.ndarray, np.ndarray]]:
     rng = onp.random.default_rng(2404)
     cases = [(onp.array([1.0, 2.0, 3.0]), onp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))]
     cases += [(rng.normal(size=3), rng.normal(size=(3, 2))) for _ in range(4)]
+    cases.append((onp.array([0.0, -2.0, 1.5]), onp.array([[0.0, 0.0], [-1.0, 3.0], [2.0, 0.0]])))
     return [(np.array(g.round(4), dtype="float32", ctx=CTX), np.array(J.round(4), dtype="float32", ctx=CTX))
             for g, J in cases]
 
@@ -141,14 +161,26 @@ def du_dab(a: float, b: float) -> np.ndarray:
 
 def du_dab_cases() -> list[tuple[float, float]]:
     rng = onp.random.default_rng(2405)
-    return [(1.0, 2.0), (-1.0, 0.5)] + [tuple(p) for p in rng.uniform(-2, 2, size=(4, 2)).round(3).tolist()]
+    return [(1.0, 2.0), (-1.0, 0.5), (0.0, -1.5), (1.5, 0.0)] + [
+        tuple(p) for p in rng.uniform(-2, 2, size=(4, 2)).round(3).tolist()]
+
+
+def _signs(**more):
+    return dict(negative=lambda v: v < 0, zero=lambda v: v == 0, positive=lambda v: v > 0, **more)
+
+
+CHAIN_RULE_DOMAIN = (
+    *regions("du_dxyz", negative_entries=has_negative, zero_entries=has_zero),
+    *regions("dxyz_dab", negative_entries=has_negative, zero_entries=has_zero),
+)
+DU_DAB_DOMAIN = (*regions("a", **_signs()), *regions("b", **_signs()))
 
 
 REFERENCES = {
     "tangent_at_1": Value(lambda: tangent_line(1.0)),
-    "tangent_line": Function(tangent_line, tangent_line_cases),
-    "grad_f": Function(grad_f, grad_f_cases),
-    "grad_norm": Function(grad_norm, grad_norm_cases),
-    "chain_rule": Function(chain_rule, chain_rule_cases),
-    "du_dab": Function(du_dab, du_dab_cases),
+    "tangent_line": Function(tangent_line, tangent_line_cases, TANGENT_LINE_DOMAIN),
+    "grad_f": Function(grad_f, grad_f_cases, GRAD_F_DOMAIN),
+    "grad_norm": Function(grad_norm, grad_norm_cases, GRAD_NORM_DOMAIN),
+    "chain_rule": Function(chain_rule, chain_rule_cases, CHAIN_RULE_DOMAIN),
+    "du_dab": Function(du_dab, du_dab_cases, DU_DAB_DOMAIN),
 }

@@ -11,9 +11,10 @@ import math
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
+from solutions.domain import has_negative, ndim, ndim_at_least
 
 npx.set_np()
 CTX = default_context()
@@ -172,13 +173,27 @@ def plot_sin_and_grad() -> None:
     plt.show()
 
 
+# Exercises 3 to 5: "an MXNet array of any shape", sums of both signs, both branches and loops of g
+CONTROL_FLOW_DOMAIN = regions(
+    "a", vector=ndim(1), matrix=ndim(2), three_axes=ndim_at_least(3), positive_sum=lambda a: float(a.sum()) > 0,
+    negative_sum=lambda a: float(a.sum()) < 0, tiny_norm_many_doublings=lambda a: float(abs(a).max()) < 0.1,
+    large_norm_no_doubling=lambda a: float(abs(a).max()) > 100)
+G_DOMAIN = regions(
+    "a", vector=ndim(1), matrix=ndim(2), positive_sum=lambda a: float(a.sum()) > 0,
+    negative_sum=lambda a: float(a.sum()) < 0, loop_runs=lambda a: float((a * a).sum()) < 10,
+    loop_does_not_run=lambda a: float((a * a).sum()) >= 10)
+SIN_GRAD_DOMAIN = regions(
+    "x", no_axes=ndim(0), vector=ndim(1), matrix=ndim(2), negative_entries=has_negative,
+    beyond_2_pi=lambda x: float(abs(x).max()) > 6.3, zeros_of_cos=lambda x: bool((abs(abs(x) - 1.5707964) < 1e-6).any()))
+
+
 REFERENCES = {
     "second_raises": Value(second_backward_raises),
     "grad_after_two": Value(grad_after_two_backwards),
     "grad_after_two_add": Value(lambda: grad_after_two_backwards("add")),
     "d_shape": Value(d_shape),
-    "control_flow_grad": Function(control_flow_grad, control_flow_grad_cases),
-    "g": Function(g_value, g_cases),
-    "grad_g": Function(grad_g, g_cases),
-    "sin_grad": Function(sin_grad, sin_grad_cases),
+    "control_flow_grad": Function(control_flow_grad, control_flow_grad_cases, CONTROL_FLOW_DOMAIN),
+    "g": Function(g_value, g_cases, G_DOMAIN),
+    "grad_g": Function(grad_g, g_cases, G_DOMAIN),
+    "sin_grad": Function(sin_grad, sin_grad_cases, SIN_GRAD_DOMAIN),
 }

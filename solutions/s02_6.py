@@ -13,8 +13,9 @@ import math
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Region, Value, regions
 from solutions.context import default_context
+from solutions.domain import has_zero, values
 
 npx.set_np()
 CTX = default_context()
@@ -94,6 +95,9 @@ def markov_cases() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     for a, b, c in [(2, 2, 2), (2, 3, 4), (3, 2, 5), (4, 3, 2)]:
         tables = (rng.dirichlet(onp.ones(a)), rng.dirichlet(onp.ones(b), size=a), rng.dirichlet(onp.ones(c), size=b))
         cases.append(tuple(np.array(t, dtype="float64", ctx=CTX) for t in tables))
+    # A with one value, and impossible values (probability 0) in every table
+    tables = ([1.0], [[0.5, 0.0, 0.5]], [[1.0, 0.0], [0.3, 0.7], [0.0, 1.0]])
+    cases.append(tuple(np.array(t, dtype="float64", ctx=CTX) for t in tables))
     return cases
 
 
@@ -127,12 +131,29 @@ def posterior_test1_twice_dependent() -> float:
     return posterior(TEST1[0], TEST1[1])
 
 
+DIE_DOMAIN = (*regions("m", one_group=lambda m: m == 1, many_groups=lambda m: m >= 1000),
+              *regions("n", one_roll=lambda n: n == 1, many_rolls=lambda n: n >= 1000))
+FINAL_STD_DOMAIN = (Region("m = n = 1", lambda m, n: m == n == 1), Region("m > n", lambda m, n: m > n),
+                    Region("m < n", lambda m, n: m < n), Region("both large", lambda m, n: min(m, n) >= 1000))
+BOUNDS_DOMAIN = (
+    *regions("pA", zero=lambda p: p == 0, one=lambda p: p == 1, inside=lambda p: 0 < p < 1),
+    *regions("pB", zero=lambda p: p == 0, one=lambda p: p == 1, inside=lambda p: 0 < p < 1),
+    Region("pA + pB > 1", lambda a, b: a + b > 1), Region("pA + pB < 1", lambda a, b: a + b < 1),
+    Region("pA + pB = 1", lambda a, b: a + b == 1), Region("pA = pB", lambda a, b: a == b),
+)
+MARKOV_DOMAIN = (
+    Region("different sizes a, b, c", lambda pA, pBA, pCB: len({pA.shape[0], pBA.shape[1], pCB.shape[1]}) == 3),
+    Region("a variable with one value", lambda pA, pBA, pCB: 1 in (pA.shape[0], pBA.shape[1], pCB.shape[1])),
+    Region("probabilities 0", lambda pA, pBA, pCB: has_zero(values(pBA)) and has_zero(values(pCB))),
+)
+
+
 REFERENCES = {
-    "die_estimates": Function(die_estimate_bounds, die_cases),
-    "final_std": Function(final_std, final_std_cases),
-    "union_bounds": Function(union_bounds, bounds_cases),
-    "intersection_bounds": Function(intersection_bounds, bounds_cases),
-    "markov_joint": Function(markov_joint, markov_cases),
+    "die_estimates": Function(die_estimate_bounds, die_cases, DIE_DOMAIN),
+    "final_std": Function(final_std, final_std_cases, FINAL_STD_DOMAIN),
+    "union_bounds": Function(union_bounds, bounds_cases, BOUNDS_DOMAIN),
+    "intersection_bounds": Function(intersection_bounds, bounds_cases, BOUNDS_DOMAIN),
+    "markov_joint": Function(markov_joint, markov_cases, MARKOV_DOMAIN),
     "post_both": Value(posterior_both_tests),
     "post_twice_indep": Value(posterior_test1_twice_independent),
     "post_twice_dep": Value(posterior_test1_twice_dependent),

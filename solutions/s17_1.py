@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Value, regions
 from solutions.context import default_context
+from solutions.domain import values
 
 npx.set_np()
 CTX = default_context()
@@ -62,6 +63,7 @@ def transformed_area_cases() -> list[tuple[np.ndarray, float]]:
         ([[1, 4], [2, 3]], 2.5),  # det = -5: a naive area * det is negative
         ([[1, 2], [2, 4]], 10.0),  # singular: the figure collapses onto a line
         ([[3, 0], [0, 0.5]], 7.0),
+        ([[0.5, -1.5], [2, 1]], 0.25),  # an area below 1
     ]
     cases = [(np.array(m, dtype="float32", ctx=CTX), a) for m, a in fixed]
     for _ in range(3):
@@ -141,14 +143,32 @@ def trace_a4_subscripts() -> str:
     return TRACE_A4
 
 
+def _det(M: np.ndarray) -> float:
+    m = values(M)
+    return float(m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0])
+
+
+TRANSFORMED_AREA_DOMAIN = (
+    *regions("M", keeps_orientation=lambda M: _det(M) > 0, flips_orientation=lambda M: _det(M) < 0,
+             singular=lambda M: _det(M) == 0),
+    *regions("area", below_1=lambda a: a < 1, above_1=lambda a: a > 1),
+)
+IMAGES_ORTHOGONAL_DOMAIN = regions(
+    "A", orthogonal=lambda A: images_orthogonal(A), not_orthogonal=lambda A: not images_orthogonal(A),
+    a_zero_column=lambda A: bool((abs(values(A)).sum(axis=0) == 0).any()),
+    rows_orthogonal_columns_not=lambda A: abs(float((values(A)[0] * values(A)[1]).sum())) <= 1e-6
+    and not images_orthogonal(A),
+    negative_entries=lambda A: bool((values(A) < 0).any()))
+
+
 REFERENCES = {
     "theta": Value(lambda: angle(*exercise1_vectors())),
     "P": Value(lambda: product(*exercise2_matrices())),
     "inverses": Value(lambda: are_inverses(*exercise2_matrices())),
     "new_area": Value(lambda: transformed_area(exercise3_matrix(), 100.0)),
-    "transformed_area": Function(transformed_area, transformed_area_cases),
+    "transformed_area": Function(transformed_area, transformed_area_cases, TRANSFORMED_AREA_DOMAIN),
     "independent": Value(independent_sets),
     "det_always_zero": Value(outer_product_determinants_vanish),
-    "images_orthogonal": Function(images_orthogonal, images_orthogonal_cases),
+    "images_orthogonal": Function(images_orthogonal, images_orthogonal_cases, IMAGES_ORTHOGONAL_DOMAIN),
     "trace_A4": Value(trace_a4_subscripts),
 }

@@ -11,8 +11,9 @@ import math
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Region, Value, regions
 from solutions.context import default_context
+from solutions.domain import has_zero, values
 
 npx.set_np()
 CTX = default_context()
@@ -111,12 +112,25 @@ def kl_gauss_cases() -> list[tuple[float, float, float, float]]:
     return cases
 
 
+ENTROPY_DOMAIN = regions(
+    "p", one_outcome=lambda p: p.size == 1, zero_probabilities=has_zero,
+    certain_among_several=lambda p: p.size > 1 and float(values(p).max()) == 1.0,
+    uniform=lambda p: p.size > 1 and float(values(p).std()) == 0, uneven=lambda p: float(values(p).std()) > 0)
+KL_GAUSS_DOMAIN = (
+    Region("equal distributions", lambda m1, s1, m2, s2: (m1, s1) == (m2, s2)),
+    Region("means differ only", lambda m1, s1, m2, s2: m1 != m2 and s1 == s2),
+    Region("q wider", lambda m1, s1, m2, s2: s2 > s1), Region("q narrower", lambda m1, s1, m2, s2: s2 < s1),
+    Region("both orders of a pair", lambda m1, s1, m2, s2: (m1, s1) == (0.0, 2.0) and (m2, s2) == (0.0, 1.0)),
+    Region("negative means", lambda m1, s1, m2, s2: m1 < 0 or m2 < 0),
+)
+
+
 REFERENCES = {
-    "entropy": Function(entropy, entropy_cases),
+    "entropy": Function(entropy, entropy_cases, ENTROPY_DOMAIN),
     "card_bits": Value(card_bits),
     "monkey_bits": Value(monkey_bits),
     "typesetter_bits_per_word": Value(typesetter_bits_per_word),
     "typesetter_bits_per_char": Value(typesetter_bits_per_char),
     "lm_bits_per_char": Value(lm_bits_per_char),
-    "kl_gauss": Function(kl_gauss, kl_gauss_cases),
+    "kl_gauss": Function(kl_gauss, kl_gauss_cases, KL_GAUSS_DOMAIN),
 }

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Value, regions
 from solutions.context import default_context
+from solutions.domain import has_negative, values
 
 npx.set_np()
 CTX = default_context()
@@ -85,11 +86,17 @@ def smallest_can_be_below(A: np.ndarray, threshold: float) -> bool:
     return gershgorin_lower_bound(A) < threshold
 
 
+GERSHGORIN_DOMAIN = regions(
+    "A", size_2=lambda A: A.shape[0] == 2, larger=lambda A: A.shape[0] >= 3, negative_entries=has_negative,
+    negative_diagonal=lambda A: bool((values(A).diagonal() < 0).any()),
+    negative_off_diagonal=lambda A: bool(((values(A) - onp.diag(values(A).diagonal())) < 0).any()))
+
+
 REFERENCES = {
     "eigvals1": Value(lambda: eigenvalues(exercise1_matrix())),
     "eigvecs1": Value(lambda: eigenvectors(exercise1_matrix())),
     "eigvals2": Value(lambda: eigenvalues(exercise2_matrix())),
     "eigvecs2": Value(lambda: eigenvectors(exercise2_matrix())),
-    "gershgorin_lower_bound": Function(gershgorin_lower_bound, gershgorin_cases),
+    "gershgorin_lower_bound": Function(gershgorin_lower_bound, gershgorin_cases, GERSHGORIN_DOMAIN),
     "below_half_possible": Value(lambda: smallest_can_be_below(exercise3_matrix(), 0.5)),
 }

@@ -11,9 +11,10 @@ from collections.abc import Callable
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
+from solutions.domain import has_negative, has_positive, has_zero, ndim, values
 
 npx.set_np()
 CTX = default_context()
@@ -52,6 +53,7 @@ def d_cubic_cases() -> list[tuple[np.ndarray]]:
         (np.array([0.0, 1.0, -1.0, 2.0, -2.5], dtype="float32", ctx=CTX),),  # x = 0 catches a dropped constant term
         (np.array(rng.uniform(-4, 4, size=(3, 4)), dtype="float32", ctx=CTX),),
         (np.array(rng.uniform(-1, 1, size=(7,)), dtype="float32", ctx=CTX),),
+        (np.array(-1.5, dtype="float32", ctx=CTX),),  # a 0-d array: "x" may be a single number
     ]
 
 
@@ -92,9 +94,18 @@ def argmin_x_log_x(lo: float = 1e-3, hi: float = 1.0, steps: int = 60) -> float:
     return (a + b) / 2
 
 
+D_CUBIC_DOMAIN = regions("x", negative=has_negative, zero=has_zero, positive=has_positive, no_axes=ndim(0),
+                         vector=ndim(1), matrix=ndim(2))
+D_LOG_INV_DOMAIN = regions(
+    "x", at_0_01=lambda x: bool((values(x) <= 0.01).any()), at_100=lambda x: bool((values(x) >= 100).any()),
+    below_1=lambda x: bool((values(x) < 1).any()), above_1=lambda x: bool((values(x) > 1).any()),
+    matrix=ndim(2))
+"""Exercise 2: "positive (between 0.01 and 100)"."""
+
+
 REFERENCES = {
-    "d_cubic": Function(d_cubic, d_cubic_cases),
-    "d_log_inv": Function(d_log_inv, d_log_inv_cases),
+    "d_cubic": Function(d_cubic, d_cubic_cases, D_CUBIC_DOMAIN),
+    "d_log_inv": Function(d_log_inv, d_log_inv_cases, D_LOG_INV_DOMAIN),
     "extremum_claim": Value(stationary_implies_extremum),
     "x_min": Value(argmin_x_log_x),
 }

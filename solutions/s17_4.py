@@ -10,9 +10,10 @@ from collections.abc import Callable
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Region, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
+from solutions.domain import all_zero, has_negative, has_zero, largest, size, smallest
 
 npx.set_np()
 CTX = default_context()
@@ -55,10 +56,20 @@ def grad_norm(v: np.ndarray) -> np.ndarray:
 
 def grad_norm_cases() -> list[tuple[np.ndarray]]:
     rng = onp.random.default_rng(1742)
-    cases = [(np.array([3.0, -4.0], ctx=CTX),), (np.array([0.0, 0.0, 2.0], ctx=CTX),)]
+    cases = [(np.array([3.0, -4.0], ctx=CTX),), (np.array([0.0, 0.0, 2.0], ctx=CTX),), (np.array([-2.5], ctx=CTX),)]
     for n, scale in ((5, 1.0), (10, 0.1), (4, 50.0)):
         cases.append((np.array(rng.normal(size=n) * scale, dtype="float32", ctx=CTX),))
     return cases
+
+
+BETA_DOMAIN = (
+    *regions("x", length_1=size(1), longer=lambda x: x.size > 1, zero_vector=all_zero, negative_entries=has_negative),
+    *regions("beta", negative_entries=has_negative),
+)
+GRAD_NORM_DOMAIN = regions(
+    "v", length_1=size(1), longer=lambda v: v.size > 1, negative_entries=has_negative, zero_entries=has_zero,
+    small_scale=smallest(0.5), large_scale=largest(50))
+"""Exercise 2: "a non-zero 1-D MXNet array of shape (n,) (float32, any n)"."""
 
 
 def log_sum_exp(z: np.ndarray) -> np.ndarray:
@@ -76,8 +87,26 @@ def grad_L(x: float, y: float) -> np.ndarray:
 
 
 def grad_L_cases() -> list[tuple[float, float]]:
-    # (100, 98): e^100 overflows float32, so exp(x) / (exp(x) + exp(y)) in float32 gives nan there
-    return [(0.0, 0.0), (1.0, 2.0), (-3.0, 0.5), (20.0, -20.0), (-50.0, -49.0), (100.0, 98.0)]
+    # (100, 98): e^100 overflows float32, so exp(x) / (exp(x) + exp(y)) in float32 gives nan there;
+    # (100, -100) and (-100, 100): 200 apart, where shifting by the smaller coordinate (or the mean)
+    # overflows too: only the shift by the larger one (or 1 / (1 + e^(y - x))) stays finite
+    return [(0.0, 0.0), (1.0, 2.0), (-3.0, 0.5), (20.0, -20.0), (-50.0, -49.0), (100.0, 98.0),
+            (100.0, -100.0), (-100.0, 100.0), (-100.0, -100.0)]
+
+
+def _signs_up_to_100(**more):
+    """A coordinate of Exercise 3: any real number "as large as 100 in size", as the task says."""
+    return dict(negative=lambda v: v < 0, zero=lambda v: v == 0, positive=lambda v: v > 0,
+                size_100=lambda v: abs(v) >= 100, **more)
+
+
+GRAD_L_DOMAIN = (
+    *regions("x", **_signs_up_to_100()),
+    *regions("y", **_signs_up_to_100()),
+    Region("x = y", lambda x, y: x == y),
+    Region("far apart: |x - y| >= 100", lambda x, y: abs(x - y) >= 100),
+    Region("both near -100 (e^x, e^y underflow)", lambda x, y: max(x, y) <= -100),
+)
 
 
 def gradient_component_sum() -> float:
@@ -126,10 +155,10 @@ def classify_critical_point() -> str:
 
 
 REFERENCES = {
-    "df_beta": Function(df_beta, beta_cases),
-    "dg_beta": Function(dg_beta, beta_cases),
-    "grad_norm": Function(grad_norm, grad_norm_cases),
-    "grad_L": Function(grad_L, grad_L_cases),
+    "df_beta": Function(df_beta, beta_cases, BETA_DOMAIN),
+    "dg_beta": Function(dg_beta, beta_cases, BETA_DOMAIN),
+    "grad_norm": Function(grad_norm, grad_norm_cases, GRAD_NORM_DOMAIN),
+    "grad_L": Function(grad_L, grad_L_cases, GRAD_L_DOMAIN),
     "grad_sum": Value(gradient_component_sum),
     "critical_point": Value(critical_point),
     "point_kind": Value(classify_critical_point),

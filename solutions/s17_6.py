@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Value, regions
 from solutions.context import default_context
 
 npx.set_np()
@@ -37,8 +37,15 @@ def tail_prob(a: float) -> float:
 
 
 def tail_prob_cases() -> list[tuple[float]]:
-    # 0.5 and 1.0: below the support a naive 1/a exceeds 1; 1e3: a long range of integration
-    return [(2.0,), (0.5,), (1.0,), (1.25,), (3.0,), (10.0,), (1000.0,)]
+    # 0.5 and 1.0: below the support a naive 1/a exceeds 1; 0 and below: 1/a raises or is negative
+    # ("a real number a"); 1e3: a long range of integration
+    return [(2.0,), (0.5,), (1.0,), (1.25,), (3.0,), (10.0,), (1000.0,), (0.0,), (-2.0,), (-1000.0,)]
+
+
+TAIL_PROB_DOMAIN = regions(
+    "a", negative=lambda a: a < 0, zero=lambda a: a == 0, between_0_and_1=lambda a: 0 < a < 1,
+    at_1=lambda a: a == 1, above_1=lambda a: a > 1, large=lambda a: a >= 1000)
+"""Exercise 1b: "a real number a", on both sides of x = 1 where the density starts."""
 
 
 def laplace_moments() -> tuple[float, float]:
@@ -75,7 +82,7 @@ def joint_moments(num: int = 2000) -> dict[str, float]:
 
 REFERENCES = {
     "p_gt_2": Value(lambda: tail_prob(2.0)),
-    "tail_prob": Function(tail_prob, tail_prob_cases),
+    "tail_prob": Function(tail_prob, tail_prob_cases, TAIL_PROB_DOMAIN),
     "laplace_mean": Value(lambda: laplace_moments()[0]),
     "laplace_std": Value(lambda: laplace_moments()[1]),
     "chebyshev_max": Value(chebyshev_bound),

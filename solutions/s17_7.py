@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Value, regions
 from solutions.context import default_context
+from solutions.domain import has_negative, largest, smallest, values
 
 npx.set_np()
 CTX = default_context()
@@ -88,8 +89,17 @@ def gaussian_mean_mle_cases() -> list[tuple[np.ndarray]]:
     return [(np.array(c, ctx=CTX),) for c in cases]
 
 
+ALPHA_MLE_DOMAIN = regions(
+    "xs", one_observation=lambda xs: xs.size == 1, many=lambda xs: xs.size >= 100,
+    small_values_high_rate=smallest(2.0), large_values_low_rate=largest(20))
+GAUSSIAN_MEAN_DOMAIN = regions(
+    "x", one_sample=lambda x: x.size == 1, many=lambda x: x.size >= 1000, negative_mean=lambda x: float(x.mean()) < 0,
+    positive_mean=lambda x: float(x.mean()) > 0, negative_samples=has_negative,
+    an_outlier=lambda x: x.size > 2 and abs(float(onp.median(values(x))) - float(x.mean())) > 1)
+
+
 REFERENCES = {
     "alpha_hat": Value(alpha_hat_single),
-    "alpha_mle": Function(alpha_mle, alpha_mle_cases),
-    "gaussian_mean_mle": Function(gaussian_mean_mle, gaussian_mean_mle_cases),
+    "alpha_mle": Function(alpha_mle, alpha_mle_cases, ALPHA_MLE_DOMAIN),
+    "gaussian_mean_mle": Function(gaussian_mean_mle, gaussian_mean_mle_cases, GAUSSIAN_MEAN_DOMAIN),
 }

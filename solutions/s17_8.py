@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Region, Value, regions
 from solutions.context import default_context
+from solutions.domain import values
 
 npx.set_np()
 CTX = default_context()
@@ -67,6 +68,9 @@ def nb_posteriors_cases() -> list[tuple[np.ndarray, np.ndarray]]:
     X = onp.array([[1, 0, 1], [1, 1, 0], [1, 0, 0], [0, 1, 1], [0, 1, 0]])
     y = onp.array([0, 0, 0, 1, 1])
     cases.append((np.array(X, dtype="float32", ctx=CTX), np.array(y, dtype="float32", ctx=CTX)))
+    # one feature (any d >= 1)
+    X, y = onp.array([[1], [0], [1], [1], [0], [0]]), onp.array([0, 1, 0, 1, 1, 0])
+    cases.append((np.array(X, dtype="float32", ctx=CTX), np.array(y, dtype="float32", ctx=CTX)))
     return cases
 
 
@@ -79,10 +83,23 @@ def classifies_correctly() -> str:
     return "yes" if bool(right.all()) else "no"
 
 
+def _constant_in_a_class(X: np.ndarray, y: np.ndarray) -> bool:
+    """Some feature never (or always) fires within some class: estimates of 0 or 1."""
+    X, y = values(X), values(y)
+    return any(len(set(X[y == c, i])) == 1 for c in (0, 1) for i in range(X.shape[1]))
+
+
+NB_DOMAIN = (
+    *regions("X", one_feature=lambda X: X.shape[1] == 1, more_features=lambda X: X.shape[1] >= 4),
+    *regions("y", unbalanced=lambda y: abs(float(y.mean()) - 0.5) >= 0.1),
+    Region("a feature constant within a class", _constant_in_a_class),
+)
+
+
 REFERENCES = {
     "P_y": Value(lambda: class_priors(xor_data()[1])),
     "P_xy": Value(lambda: feature_probs(*xor_data())),
-    "nb_posteriors": Function(nb_posteriors, nb_posteriors_cases),
+    "nb_posteriors": Function(nb_posteriors, nb_posteriors_cases, NB_DOMAIN),
     "posteriors": Value(lambda: nb_posteriors(*xor_data())),
     "classifies_correctly": Value(classifies_correctly),
 }

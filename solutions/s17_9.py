@@ -13,8 +13,9 @@ import math
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value
+from d2lgrade.reference import Function, Value, regions
 from solutions.context import default_context
+from solutions.domain import values
 
 npx.set_np()
 CTX = default_context()
@@ -172,10 +173,20 @@ def plot_intervals(intervals: np.ndarray) -> None:
     plt.show()
 
 
+STATS_DOMAIN = (*regions("theta", below_1=lambda t: t < 1, above_1=lambda t: t > 1),
+                *regions("n", one=lambda n: n == 1, two=lambda n: n == 2, large=lambda n: n >= 50))
+CONFIDENCE_DOMAIN = (
+    *regions("samples", two=lambda s: s.size == 2, more=lambda s: 2 < s.size < 100, many=lambda s: s.size >= 1000,
+             equal_samples=lambda s: float(values(s).std()) == 0),
+    *regions("t_star", one=lambda t: t == 1, other=lambda t: t != 1),
+)
+SUMMARY_DOMAIN = regions("num_datasets", the_books_100=lambda k: k == 100, tens_of_thousands=lambda k: k >= 20_000)
+
+
 REFERENCES = {
-    "max_estimator_stats": Function(max_estimator_stats, validated_stats_cases),
-    "twice_mean_stats": Function(twice_mean_stats, validated_stats_cases),
+    "max_estimator_stats": Function(max_estimator_stats, validated_stats_cases, STATS_DOMAIN),
+    "twice_mean_stats": Function(twice_mean_stats, validated_stats_cases, STATS_DOMAIN),
     "better": Value(better_estimator),
-    "confidence_interval": Function(confidence_interval, confidence_interval_cases),
-    "interval_summary": Function(interval_summary_bounds, interval_summary_cases),
+    "confidence_interval": Function(confidence_interval, confidence_interval_cases, CONFIDENCE_DOMAIN),
+    "interval_summary": Function(interval_summary_bounds, interval_summary_cases, SUMMARY_DOMAIN),
 }

@@ -17,6 +17,7 @@ from d2lgrade.bundle import Bundle, compile_bundle
 from d2lgrade.course import Course
 from d2lgrade.execute import trusted_kernel_factory
 from d2lgrade.grade import Assignment, Job, grade_bytes
+from d2lgrade.rules import ModuleSources
 from d2lgrade.samples import samples_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +59,8 @@ class Graded:
         key = (assignment, path)
         if key not in self.jobs:
             factory = trusted_kernel_factory if trusted else None
-            a = Assignment.from_bundle(self.bundles[assignment], kernel_factory=factory)
+            modules = ModuleSources(ROOT) if trusted else None  # as `d2lgrade validate` reads the references
+            a = Assignment.from_bundle(self.bundles[assignment], kernel_factory=factory, modules=modules)
             self.jobs[key] = grade_bytes(a, path.read_bytes(), student=path.stem, source=path.name)
         return self.jobs[key]
 

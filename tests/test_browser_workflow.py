@@ -165,14 +165,14 @@ class Notebook:
     def cell(self, index: int) -> WebElement:
         return self.b.d.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Notebook .jp-Cell")[index]
 
-    def _show(self, index: int) -> WebElement:
+    def show(self, index: int) -> WebElement:
         cell = self.cell(index)
         self.b.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", cell)
         return cell
 
     def type(self, index: int, text: str) -> None:
         """Click into the cell's editor, select what is there, type ``text`` over it."""
-        self._show(index).find_element(By.CSS_SELECTOR, ".cm-content").click()
+        self.show(index).find_element(By.CSS_SELECTOR, ".cm-content").click()
         self.b.keys("a", modifier=Keys.CONTROL)
         self.b.keys(text)
         self.b.until(lambda d: self.cell(index).find_element(By.CSS_SELECTOR, ".cm-content").text == text,
@@ -180,7 +180,7 @@ class Notebook:
 
     def run(self, index: int) -> None:
         """Select the cell by its prompt and run it with Shift+Enter; wait until it has run."""
-        cell = self._show(index)
+        cell = self.show(index)
         before = cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").text
         cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").click()
         self.b.keys(Keys.ENTER, modifier=Keys.SHIFT)
@@ -287,7 +287,7 @@ def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(
             student.shot("unanswered-check")
 
             # Student: the written answer, typed into its Markdown cell, rendered; then saved.
-            written = nb._show(WRITTEN)
+            written = nb.show(WRITTEN)
             ActionChains(student.d).double_click(written.find_element(By.CSS_SELECTOR, ".jp-RenderedMarkdown")).perform()
             nb.type(WRITTEN, WRITTEN_ANSWER)
             student.keys(Keys.ENTER, modifier=Keys.CONTROL)  # render, without adding a cell

@@ -16,6 +16,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,20 +44,29 @@ def _status(port: int, path: str) -> int:
         return 0  # not listening yet
 
 
+@contextmanager
+def _serve(role: str, folder: Path, **env: str) -> Iterator[int]:
+    """A Jupyter server with the role's config folder, serving ``folder`` (also its home); its port."""
+    port = _free_port()
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(ROOT / "jupyter" / role), "HOME": str(folder), **env}
+    proc = subprocess.Popen([JUPYTER, "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+                             f"--IdentityProvider.token={TOKEN}", "--allow-root", f"--ServerApp.root_dir={folder}"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder)
+    try:
+        deadline = time.monotonic() + 60
+        while _status(port, "/api/status") != 200:
+            assert proc.poll() is None and time.monotonic() < deadline, "the Jupyter server did not start"
+            time.sleep(0.3)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 @pytest.fixture(params=["student", "instructor"])
 def server(request, tmp_path):
-    port = _free_port()
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(ROOT / "jupyter" / request.param), "HOME": str(tmp_path)}
-    proc = subprocess.Popen([JUPYTER, "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-                             f"--IdentityProvider.token={TOKEN}", "--allow-root", f"--ServerApp.root_dir={tmp_path}"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
-    deadline = time.monotonic() + 60
-    while _status(port, "/api/status") != 200:
-        assert proc.poll() is None and time.monotonic() < deadline, "the Jupyter server did not start"
-        time.sleep(0.3)
-    yield request.param, port
-    proc.terminate()
-    proc.wait(timeout=30)
+    with _serve(request.param, tmp_path) as port:
+        yield request.param, port
 
 
 @pytest.mark.slow
@@ -69,6 +80,26 @@ def test_each_role_gets_its_own_nbgrader_tools(server):
         assert assignments != 404, "a student's server has no Assignment List"
     else:
         assert formgrader != 404 and courses != 404, "an instructor's server lacks the Formgrader or Course List"
+
+
+@pytest.mark.slow
+def test_a_student_s_assignment_list_finds_the_exchange_outside_the_course(tmp_path):
+    """``make lab-student`` names the exchange with D2LGRADE_EXCHANGE; the Assignment List reads nbgrader's config
+    files, not the server's command line, so ``jupyter/student/nbgrader_config.py`` passes it on (without it, a
+    student's folder other than the course's lists nbgrader's default exchange: "Unwritable directory")."""
+    exchange, student = tmp_path / "exchange", tmp_path / "student"
+    released = exchange / "d2l-ch2-math" / "outbound" / "s02_1"
+    released.mkdir(parents=True)
+    (released / "data_manipulation.ipynb").write_text("{}")
+    student.mkdir()
+    with _serve("student", student, D2LGRADE_EXCHANGE=str(exchange)) as port:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/assignments?course_id=",
+                                         headers={"Authorization": f"token {TOKEN}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            listed = json.loads(response.read())
+    assert listed["success"], listed["value"]
+    assert [(a["course_id"], a["assignment_id"], a["status"]) for a in listed["value"]] == \
+        [("d2l-ch2-math", "s02_1", "released")]
 
 
 def test_each_role_s_lab_menus_match_its_server():

@@ -1,0 +1,425 @@
+"""The whole course workflow in real Chromium: release, fetch, answer, check, validate, submit, collect, autograde,
+grade by hand, feedback.
+
+Two JupyterLab servers run as ``make lab-student`` and ``make lab-instructor`` start them (each role's
+``JUPYTER_CONFIG_DIR``), each in its own folder and home, sharing only nbgrader's exchange; two browsers,
+one per person. The instructor releases s02_7 (nbgrader's commands); the student fetches it from the
+Assignment List, types one right and one wrong answer and a written answer into the notebook, runs the
+check cells and reads their messages, validates and submits from the Assignment List; the instructor
+collects (``nbgrader collect``), autogrades with the Formgrader's Autograde button (d2lgrade's sandbox,
+``d2lgrade/nbgrader_autograde.py``), grades the written answer by hand in the Formgrader, generates and
+releases feedback with its buttons; the student fetches the feedback and reads each question's score and
+message in it. s02_7 rather than s02_1: s02_1 has no written answer to grade by hand. The right answer
+comes from ``solutions/s02_7.py``.
+
+Every assertion is on text a person sees, with explicit waits. Screenshots of each step go to
+``test-artifacts/browser/`` (printed; git-ignored), with both servers' logs. Needs Debian's ``chromium``
+and ``chromium-driver`` (``make env`` installs them): without them the test fails and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from d2lgrade.build import make_exchange
+from d2lgrade.bundle import compile_bundle
+from tests.conftest import COURSE, copy_course
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+BIN = Path(sys.executable).parent
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+TOKEN = "d2lgrade-browser-test"
+ASSIGNMENT, NOTEBOOK = "s02_7", "documentation"
+# Cells of release/s02_7/documentation.ipynb, by position: the set-up, two answers with their check cells,
+# a check cell left unanswered, the written answer.
+SETUP, RIGHT, RIGHT_CHECK, UNANSWERED_CHECK, WRONG, WRONG_CHECK, WRITTEN = 1, 8, 9, 6, 14, 15, 17
+WRITTEN_ANSWER = "np.linalg.norm computes the norm of an array; its parameters are x, ord, axis and keepdims."
+COMMENT = "Right function and parameters, but the address of its documentation page is missing."
+WAIT = 180  # seconds; a backstop for a loaded 2-core machine, never a pause: every wait ends on what the page shows
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/status",
+                                     headers={"Authorization": f"token {TOKEN}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextmanager
+def _lab(role: str, folder: Path, home: Path, env: dict[str, str]) -> Iterator[str]:
+    """``jupyter lab`` with the role's set-up, serving ``folder``; its URL. Lab settings and workspaces stay in
+    ``home`` (JupyterLab would write them into ``jupyter/<role>/`` of this repository otherwise)."""
+    settings = home / "lab-settings"
+    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
+    # no "Would you like to get notified about official Jupyter news?" over the page, no update check
+    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}')
+    port = _free_port()
+    log = (ARTIFACTS / f"{role}-server.log").open("w")
+    proc = subprocess.Popen(
+        [str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1", "--allow-root",
+         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={folder}",
+         f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'lab-workspaces'}"],
+        env={**env, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(ROOT / "jupyter" / role)},
+        cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + WAIT
+        while not _listening(port):
+            assert proc.poll() is None, f"the {role}'s Jupyter server exited: see {log.name}"
+            assert time.monotonic() < deadline, f"the {role}'s Jupyter server did not start: see {log.name}"
+            time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+class Browser:
+    """One person's Chromium: headless, Debian's driver given explicitly (Selenium Manager never goes online)."""
+
+    def __init__(self, who: str, shots: Callable[[], int]) -> None:
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                    "--window-size=1400,1000", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update"):
+            options.add_argument(arg)
+        self.who, self._shots = who, shots
+        self.d = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+        self.d.set_page_load_timeout(WAIT)
+        self.wait = WebDriverWait(self.d, WAIT)
+
+    def shot(self, step: str) -> None:
+        self.d.save_screenshot(str(ARTIFACTS / f"{self._shots():02d}-{self.who}-{step}.png"))
+
+    def until(self, condition: Callable, message: str) -> object:
+        return self.wait.until(condition, message)
+
+    def click(self, xpath: str, what: str) -> WebElement:
+        element = self.until(ec.element_to_be_clickable((By.XPATH, xpath)), f"{self.who}: no {what} to click")
+        self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        element.click()
+        return element
+
+    def text(self, css: str = "body") -> str:
+        return self.d.find_element(By.CSS_SELECTOR, css).text
+
+    def sees(self, text: str, css: str = "body") -> None:
+        self.until(lambda d: text in d.find_element(By.CSS_SELECTOR, css).text, f"{self.who} never sees {text!r}")
+
+    def keys(self, *keys: str, modifier: str | None = None) -> None:
+        chain = ActionChains(self.d)
+        if modifier:
+            chain.key_down(modifier)
+        chain.send_keys(*keys)
+        if modifier:
+            chain.key_up(modifier)
+        chain.perform()
+
+    def quit(self) -> None:
+        self.d.quit()
+
+
+class Notebook:
+    """The open notebook in a student's JupyterLab, cell by cell (JupyterLab 4 keeps every cell in the page)."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.b = browser
+
+    def cell(self, index: int) -> WebElement:
+        return self.b.d.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Notebook .jp-Cell")[index]
+
+    def show(self, index: int) -> WebElement:
+        cell = self.cell(index)
+        self.b.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", cell)
+        return cell
+
+    def type(self, index: int, text: str) -> None:
+        """Click into the cell's editor, select what is there, type ``text`` over it."""
+        self.show(index).find_element(By.CSS_SELECTOR, ".cm-content").click()
+        self.b.keys("a", modifier=Keys.CONTROL)
+        self.b.keys(text)
+        self.b.until(lambda d: self.cell(index).find_element(By.CSS_SELECTOR, ".cm-content").text == text,
+                     f"cell {index} does not show what was typed: {text!r}")
+
+    def run(self, index: int) -> None:
+        """Select the cell by its prompt and run it with Shift+Enter; wait until it has run."""
+        cell = self.show(index)
+        before = cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").text
+        cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").click()
+        self.b.keys(Keys.ENTER, modifier=Keys.SHIFT)
+
+        def ran(_) -> bool:
+            prompt = self.cell(index).find_element(By.CSS_SELECTOR, ".jp-InputPrompt").text
+            return prompt != before and "*" not in prompt and any(ch.isdigit() for ch in prompt)
+        self.b.until(ran, f"cell {index} did not run")
+
+    def output(self, index: int) -> str:
+        return self.cell(index).find_element(By.CSS_SELECTOR, ".jp-OutputArea").text
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}"
+    return done.stdout + done.stderr
+
+
+def _answers() -> tuple[str, str]:
+    """One right answer and one wrong one, from the reference solutions."""
+    from solutions.s02_7 import SEED_OPTIONS, ones_default_dtype, seed_location
+
+    wrong = next(option for option in SEED_OPTIONS if option != seed_location())
+    return f'ones_dtype = "{ones_default_dtype()}"', f'seed_function = "{wrong}"'
+
+
+@pytest.fixture()
+def chromium() -> None:
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: run `make env` (it installs Debian's chromium and "
+                    "chromium-driver), then run the tests again")
+
+
+@pytest.mark.slow
+def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(chromium, tmp_path, capsys,
+                                                                               monkeypatch):
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    with capsys.disabled():
+        print(f"\nbrowser screenshots and server logs: {ARTIFACTS}")
+    count = iter(range(1, 100))
+
+    # Two people's folders and homes, one shared exchange (as a machine's /srv/nbgrader/exchange would be).
+    exchange, student_dir = tmp_path / "exchange", tmp_path / "student"
+    for folder in ("course", "student", "student-home", "instructor-home"):
+        (tmp_path / folder).mkdir()
+    monkeypatch.delenv("D2LGRADE_DB_URL", raising=False)
+    monkeypatch.setenv("D2LGRADE_EXCHANGE", str(exchange))
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    course = copy_course({ASSIGNMENT: compile_bundle(COURSE.spec(ASSIGNMENT))}, ASSIGNMENT, tmp_path / "course")
+    make_exchange(course)
+    right, wrong = _answers()
+    nbgrader = str(BIN / "nbgrader")
+    instructor_env = {**env, "HOME": str(tmp_path / "instructor-home")}
+
+    # Instructor: the assignment into the gradebook, then released to the exchange.
+    _run([nbgrader, "generate_assignment", ASSIGNMENT, "--force"], course.root, instructor_env)
+    _run([nbgrader, "release_assignment", ASSIGNMENT], course.root, instructor_env)
+
+    browsers: list[Browser] = []
+    try:
+        with _lab("student", student_dir, tmp_path / "student-home", env) as student_url, \
+                _lab("instructor", course.root, tmp_path / "instructor-home", env) as instructor_url:
+            student = Browser("student", lambda: next(count))
+            browsers.append(student)
+
+            # Student: the Assignment List lists the released assignment; Fetch.
+            student.d.get(f"{student_url}/lab?token={TOKEN}")
+            student.click("//div[contains(@class,'lm-MenuBar-itemLabel') and text()='Nbgrader']", "Nbgrader menu")
+            student.click("//div[contains(@class,'lm-Menu-itemLabel') and text()='Assignment List']",
+                          "Assignment List menu item")
+            student.sees(ASSIGNMENT, "#released_assignments_list")
+            student.shot("assignment-list-released")
+            student.click("//div[@id='released_assignments_list']//button[text()='Fetch']", "Fetch button")
+            student.sees(ASSIGNMENT, "#fetched_assignments_list")
+            student.shot("fetched")
+
+            # Student: opens the notebook from the list; the kernel starts.
+            student.click(f"//div[@id='fetched_assignments_list']//a[contains(., '{ASSIGNMENT}')]",
+                          "fetched assignment")
+            student.click(f"//div[@id='fetched_assignments_list']//a[text()='{NOTEBOOK}']", "notebook link")
+            student.sees("| Idle", "#jp-main-statusbar")
+            nb = Notebook(student)
+            nb.run(SETUP)
+
+            # Student: types a right and a wrong answer, runs each with its check cell: the form is OK.
+            nb.type(RIGHT, right)
+            nb.run(RIGHT)
+            nb.run(RIGHT_CHECK)
+            student.until(lambda d: "form OK" in nb.output(RIGHT_CHECK), "no form message for the right answer")
+            assert nb.output(RIGHT_CHECK).startswith("✓ `ones_dtype`"), nb.output(RIGHT_CHECK)
+            nb.type(WRONG, wrong)
+            nb.run(WRONG)
+            nb.run(WRONG_CHECK)
+            student.until(lambda d: "form OK" in nb.output(WRONG_CHECK), "no form message for the wrong answer")
+            assert nb.output(WRONG_CHECK).startswith("✓ `seed_function`"), nb.output(WRONG_CHECK)
+            student.shot("answers-checked")
+            # A check cell of a question not answered says what is wrong.
+            nb.run(UNANSWERED_CHECK)
+            student.until(lambda d: "not defined" in nb.output(UNANSWERED_CHECK), "no message for a missing answer")
+            assert "`random_names` should be a set of options" in nb.output(UNANSWERED_CHECK)
+            student.shot("unanswered-check")
+
+            # Student: the written answer, typed into its Markdown cell, rendered; then saved.
+            written = nb.show(WRITTEN)
+            ActionChains(student.d).double_click(written.find_element(By.CSS_SELECTOR, ".jp-RenderedMarkdown")).perform()
+            nb.type(WRITTEN, WRITTEN_ANSWER)
+            student.keys(Keys.ENTER, modifier=Keys.CONTROL)  # render, without adding a cell
+            student.until(lambda d: WRITTEN_ANSWER in nb.cell(WRITTEN).find_element(
+                By.CSS_SELECTOR, ".jp-RenderedMarkdown").text, "the written answer is not rendered")
+            student.keys(Keys.ESCAPE)
+            student.keys("s", modifier=Keys.CONTROL)
+            student.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "li.lm-TabBar-tab.jp-mod-dirty"),
+                          "the notebook was not saved")
+            student.shot("written-answer-saved")
+
+            # Student: Validate from the Assignment List: the questions left unanswered fail, the others not.
+            student.click("//li[contains(@class,'lm-TabBar-tab')][.//div[text()='Assignments']]", "Assignments tab")
+            validate = "//div[@id='fetched_assignments_list']//button[text()='Validate']"
+            if not student.d.find_element(By.XPATH, validate).is_displayed():
+                student.click(f"//div[@id='fetched_assignments_list']//a[contains(., '{ASSIGNMENT}')]",
+                              "fetched assignment")
+            student.click(validate, "Validate button")
+            student.sees("Validation Results", ".jp-Dialog")
+            report = student.text(".jp-Dialog")
+            student.shot("validated")
+            assert "The following cell failed" in report
+            assert "`random_names` should be" in report and "`normal_params` should be" in report, report
+            assert "ones_dtype" not in report and "seed_function" not in report, report
+            student.click("//div[contains(@class,'jp-Dialog')]//button[contains(@class,'jp-mod-accept')]",
+                          "Ok button of the validation dialog")
+            student.until(ec.invisibility_of_element_located((By.CSS_SELECTOR, ".jp-Dialog")),
+                          "the validation dialog does not close")
+
+            # Student: Submit; the submission is listed with its time.
+            student.click("//div[@id='fetched_assignments_list']//button[text()='Submit']", "Submit button")
+            student.sees("UTC", "#submitted_assignments_list")
+            student.shot("submitted")
+
+            # Instructor: collects, then opens the Formgrader's Manage Submissions page.
+            _run([nbgrader, "collect", ASSIGNMENT], course.root, instructor_env)
+            instructor = Browser("instructor", lambda: next(count))
+            browsers.append(instructor)
+            instructor.d.get(f"{instructor_url}/formgrader?token={TOKEN}")
+            instructor.sees(ASSIGNMENT, "#main-table")
+            instructor.click("//td[contains(@class,'num-submissions')]/a[text()='1']", "number of submissions")
+            instructor.sees("needs autograding", "#main-table")
+            instructor.shot("collected")
+
+            # Instructor: Autograde (d2lgrade's sandbox): 1 of the 4 autograded points, the written answer to do.
+            instructor.click("//td[contains(@class,'autograde')]/a", "Autograde button")
+            instructor.sees("Successfully autograded", ".modal-body")
+            assert instructor.text(".modal-title") == "Success"
+            assert "graded in the sandbox" in instructor.text(".modal-body")
+            instructor.shot("autograded")
+            instructor.click("//div[contains(@class,'modal-footer')]//button", "OK button")
+            instructor.sees("needs manual grading", "#main-table")
+            assert "1 / 6" in instructor.text("#main-table")
+
+            # Instructor: Manual Grading: reads the written answer, gives 1 of 2 points and a comment.
+            instructor.click("//a[normalize-space()='Manual Grading']", "Manual Grading")
+            instructor.click(f"//table//a[text()='{ASSIGNMENT}']", "assignment in Manual Grading")
+            instructor.click(f"//table//a[text()='{NOTEBOOK}']", "notebook in Manual Grading")
+            instructor.click("//a[text()='Submission #1']", "the submission")
+            instructor.sees(WRITTEN_ANSWER)
+            instructor.d.execute_script(
+                "window.savedCount = 0; $(document).on('finished_saving', function () { window.savedCount++; });")
+            score = instructor.click("//input[@id='ex1_lookup']", "score of the written answer")
+            assert "needs_manual_grade" in score.get_attribute("class")
+            score.send_keys("1", Keys.TAB)
+            instructor.until(lambda d: d.execute_script("return window.savedCount") >= 1, "the score is not saved")
+            instructor.until(lambda d: "needs_manual_grade" not in score.get_attribute("class"),
+                             "the written answer still needs grading")
+            comment = instructor.click("//textarea[@id='ex1_lookup-comment']", "comment box")
+            comment.send_keys(COMMENT, Keys.TAB)
+            instructor.until(lambda d: d.execute_script("return window.savedCount") >= 2, "the comment is not saved")
+            instructor.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", score)
+            instructor.shot("graded-by-hand")
+
+            # Instructor: the submission is graded, 2 / 6; Generate Feedback, Release Feedback.
+            instructor.d.get(f"{instructor_url}/formgrader")  # the grading page links to Manual Grading only
+            instructor.click("//td[contains(@class,'num-submissions')]/a[text()='1']", "number of submissions")
+            instructor.sees("graded", "#main-table")
+            assert "needs manual grading" not in instructor.text("#main-table")
+            assert "2 / 6" in instructor.text("#main-table")
+            for button, said in (("generate-feedback", "Successfully generated feedback"),
+                                 ("release-feedback", "Successfully released feedback")):
+                instructor.click(f"//td[contains(@class,'{button}')]/a", f"{button} button")
+                instructor.sees(said, ".modal-body")
+                instructor.shot(button)
+                instructor.click("//div[contains(@class,'modal-footer')]//button", "OK button")
+                instructor.until(ec.invisibility_of_element_located((By.CSS_SELECTOR, ".modal-dialog")),
+                                 "the dialog does not close")
+
+            # Student: Fetch Feedback, view it, open the page in JupyterLab.
+            student.click("//div[@id='submitted_assignments_list']//button[text()='Fetch Feedback']",
+                          "Fetch Feedback button")
+            student.click("//div[@id='submitted_assignments_list']//a[contains(., 'view feedback')]",
+                          "view feedback link")
+            item = student.until(ec.element_to_be_clickable(
+                (By.XPATH, f"//li[contains(@class,'jp-DirListing-item')][.//span[text()='{NOTEBOOK}.html']]")),
+                "no feedback page in the file browser")
+            ActionChains(student.d).double_click(item).perform()
+            frame = student.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-HTMLViewer iframe")),
+                                  "the feedback page does not open")
+            student.d.switch_to.frame(frame)
+            student.sees(f"{NOTEBOOK} (Score: 2.0 / 6.0)")
+            student.d.switch_to.default_content()
+            student.shot("feedback")
+            student.d.switch_to.frame(frame)
+
+            # Each question's score and message, in the feedback the student reads.
+            expected = {
+                "ex1_random_names": ("Score: 0.0 / 1.0", "0 / 1 points. `random_names` should be a set of options"),
+                "ex1_ones_dtype": ("Score: 1.0 / 1.0", "1 / 1 points. Correct."),
+                "ex1_normal_params": ("Score: 0.0 / 1.0", "0 / 1 points. `normal_params` should be"),
+                "ex1_seed_function": ("Score: 0.0 / 1.0", "0 / 1 points. `seed_function`: the answer is not right"),
+                "ex1_lookup": ("Score: 1.0 / 2.0", COMMENT),
+            }
+            for grade_id, (points, message) in expected.items():
+                shown = student.d.find_element(
+                    By.XPATH, f"//div[contains(@class,'cell')][.//a[@name='{grade_id}']]").text
+                assert points in shown and message in shown, f"feedback on {grade_id}:\n{shown}"
+            assert WRITTEN_ANSWER in student.text()
+            student.d.execute_script("arguments[0].scrollIntoView({block: 'center'})",
+                                     student.d.find_element(By.XPATH, "//a[@name='ex1_seed_function']"))
+            student.d.switch_to.default_content()
+            student.shot("feedback-questions")
+    except BaseException:
+        for browser in browsers:
+            try:
+                browser.d.switch_to.default_content()
+                browser.shot("FAILED")
+                (ARTIFACTS / f"{browser.who}-FAILED.html").write_text(browser.d.page_source)
+            except WebDriverException:
+                pass
+        raise
+    finally:
+        for browser in browsers:
+            browser.quit()

@@ -195,9 +195,11 @@ class Scenario:
 SCENARIOS = {
     "honest-complete": Scenario(answers(), FULL),
     "lying-eq-bool-float-array-abs-object": Scenario(answers(ex1_lt=LIAR_OBJECT), FULL - 1, "object of type"),
-    "lying-int-subclass": Scenario(answers(ex1_count_greater=LIAR_INT), FULL - 2, "`count_greater` is not right on 4 of 5"),
+    "lying-int-subclass": Scenario(answers(ex1_count_greater=LIAR_INT), FULL - 2, "`count_greater` is not right on 5 of 7"),
     "lying-ndarray-subclass": Scenario(answers(ex2_c=LIAR_ARRAY), FULL - 1, "23 of 24 entries are not right"),
-    "monkeypatch-numpy-mxnet-math-builtins-checkers": Scenario(answers(ex1_lt=MONKEYPATCH), FULL - 1,
+    # Rebinding builtins could hide a forbidden call from the static rule check (d2lgrade.rules), so the question
+    # with a rule (broadcast_shape: no tensors) cannot be checked and earns nothing either.
+    "monkeypatch-numpy-mxnet-math-builtins-checkers": Scenario(answers(ex1_lt=MONKEYPATCH), FULL - 3,
                                                                "2 of 12 entries are not right"),
     "forged-answer-report": Scenario(answers(ex1_lt=FORGE_REPORT), 0.0, "malformed"),
     "sys-exit": Scenario(answers(ex1_gt="gt = X > Y\nimport sys\nsys.exit(1)"), FULL),

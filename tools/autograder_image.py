@@ -112,7 +112,7 @@ class Case:
     """Extra check on results.json: None if it holds, else what is wrong."""
 
 
-def run_container(tag: str, notebook: bytes, name: str) -> tuple[dict, float, str]:
+def run_container(tag: str, notebook: bytes, name: str) -> tuple[dict, float, str, list[str]]:
     """Gradescope's run: the submission in /autograder/submission, results from /autograder/results."""
     with tempfile.TemporaryDirectory(prefix="d2lgrade-run-") as tmp:
         submission, results = Path(tmp) / "submission", Path(tmp) / "results"
@@ -129,7 +129,7 @@ def run_container(tag: str, notebook: bytes, name: str) -> tuple[dict, float, st
         path = results / "results.json"
         if not path.is_file():
             raise AssertionError(f"{name}: no results.json (exit {done.returncode})\n{done.stdout}\n{done.stderr}")
-        return json.loads(path.read_text()), wall, done.stdout + done.stderr
+        return json.loads(path.read_text()), wall, done.stdout + done.stderr, sorted(p.name for p in results.iterdir())
 
 
 def host_scores(assignment: str, notebook: bytes, name: str) -> tuple[dict[str, float], str]:
@@ -142,6 +142,11 @@ def host_scores(assignment: str, notebook: bytes, name: str) -> tuple[dict[str, 
     result = grade_bytes(Assignment.from_bundle(bundle), notebook, student=name, source=f"{name}.ipynb").result
     return {entry_name(q): round(q.score, 5) for q in result.autograded}, " ".join(
         [result.problem or "", *result.notes]).strip()
+
+
+def has_written_answers(assignment: str) -> bool:
+    bundle = json.loads((ROOT / "build" / assignment / "bundle.json").read_text())
+    return any(q.get("kind") in ("FREE", "PLOT") for q in bundle["questions"])
 
 
 def sample_cases() -> list[Case]:
@@ -206,10 +211,12 @@ def image_test() -> int:
     log(f"{'submission':40} {'container':>9} {'score':>7}  verdict")
     for case in [*sample_cases(), *hostile_cases()]:
         slug = case.name.replace("/", "-")
-        results, wall, output = run_container(tags[case.assignment], case.notebook, slug)
+        results, wall, output, files = run_container(tags[case.assignment], case.notebook, slug)
         expected, notes = host_scores(case.assignment, case.notebook, slug)
         got = {t["name"]: round(t["score"], 5) for t in results.get("tests", []) if "max_score" in t}
         problems = [p for p in (validate_schema(results), case.check(results) if case.check else None) if p]
+        if case.name.endswith("/complete") and has_written_answers(case.assignment) and f"{slug}.pdf" not in files:
+            problems.append(f"no PDF of the written answers beside results.json (found {files})")
         if got != expected:
             problems.append(f"scores differ from d2lgrade grade: container {got}, host {expected} ({notes})")
         failures += [f"{case.name}: {p}" for p in problems]

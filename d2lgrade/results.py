@@ -25,6 +25,11 @@ class QuestionResult:
     max_score: float
     status: str
     output: str
+    misconception: str | None = None
+    """The id of the known wrong answer (a reference's declared misconception) this answer matched, if any."""
+    answer: str | None = None
+    """A short plain rendering of a wrong answer's value (at most 80 characters), so that a class report can
+    group equal wrong answers; None for right, missing or unreadable answers."""
 
 
 @dataclass(frozen=True)

@@ -163,7 +163,7 @@ def confinement(policy: Policy) -> str:
 def _namespaces_problem(policy: Policy) -> str | None:
     if shutil.which("bwrap") is None:
         return "bubblewrap is not installed (apt-get install bubblewrap)"
-    probe = subprocess.run([*holder_command(policy, Path("/nonexistent"), 1)[:-3], "--", "/bin/true"],
+    probe = subprocess.run(holder_command(policy, Path("/nonexistent"), 1, ["/usr/bin/true"]),
                            capture_output=True, text=True, timeout=60)
     if probe.returncode != 0:
         return f"bubblewrap cannot build namespaces here ({probe.stderr.strip()[:200]})"
@@ -208,8 +208,8 @@ def _world_readable_path(path: Path) -> bool:
     return True
 
 
-def holder_command(policy: Policy, shared: Path, info_fd: int) -> list[str]:
-    """bubblewrap, run as root, building a new sandbox's namespaces and mounts around ``sleep``: the
+def holder_command(policy: Policy, shared: Path, info_fd: int, command: list[str]) -> list[str]:
+    """bubblewrap, run as root, building a new sandbox's namespaces and mounts around ``command``: the
     *holder*, whose namespaces a warm kernel joins (:mod:`d2lgrade.enter`). bubblewrap writes the
     host pid of the namespace's first process on ``info_fd``."""
     binds: list[str] = []
@@ -232,8 +232,14 @@ def holder_command(policy: Policy, shared: Path, info_fd: int) -> list[str]:
         "--perms", "1777", "--size", str(policy.tmp_bytes), "--tmpfs", "/tmp",
         *binds,
         "--perms", "1777", "--size", str(policy.scratch_bytes), "--tmpfs", "/scratch", "--remount-ro", "/",
-        "--", "/usr/bin/sleep", "infinity",
+        "--", *command,
     ]
+
+
+HOLDING_COMMAND = ["/usr/bin/sh", "-c", "echo ready; exec /usr/bin/sleep infinity >/dev/null"]
+"""What the holder runs: it says "ready" on its standard output once it runs, that is once bubblewrap has
+finished the mounts (bubblewrap reports the pid on its info descriptor before that, and a kernel that
+joined the mount namespace then could find no /scratch: seen under load), and then sleeps."""
 
 
 def _parents(paths: list[Path]) -> list[Path]:
@@ -259,18 +265,23 @@ class Holder:
     def __init__(self, policy: Policy, shared: Path) -> None:
         readable, writable = os.pipe()
         try:
-            self.process = subprocess.Popen(holder_command(policy, shared, writable), pass_fds=(writable,),
-                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.PIPE)
+            self.process = subprocess.Popen(holder_command(policy, shared, writable, HOLDING_COMMAND),
+                                            pass_fds=(writable,), stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         finally:
             os.close(writable)
-        with os.fdopen(readable, "rb") as info:
+        assert self.process.stdout is not None
+        with os.fdopen(readable, "rb") as info, self.process.stdout as ready:
             said = info.read()
+            running = ready.readline() == b"ready\n"  # EOF instead: bubblewrap failed before the command ran
         try:
+            if not running:
+                raise ValueError("the holder never started")
             self.pid = int(json.loads(said)["child-pid"])
         except (ValueError, KeyError, TypeError):
+            error = self.error()
             self.close()
-            raise SandboxUnavailable(f"bubblewrap failed to build the sandbox: {self.error()}") from None
+            raise SandboxUnavailable(f"bubblewrap failed to build the sandbox: {error}") from None
 
     def error(self) -> str:
         if self.process.stderr is None:

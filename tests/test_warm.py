@@ -202,3 +202,20 @@ def test_kernels_die_with_their_grader_or_template_even_on_sigkill(victim):
     finally:
         grader.kill()
         grader.wait()
+
+
+def test_a_holder_is_handed_over_only_once_its_mounts_are_made(tmp_path):
+    """bubblewrap reports the holder's pid before it has made the mounts; a kernel that joined the mount
+    namespace then found no /scratch (seen under load). The holder is used only once its command runs."""
+    from d2lgrade.sandbox import HOSTS, Holder, passwd
+
+    check_available(POLICY)
+    (tmp_path / "hosts").write_bytes(HOSTS)
+    (tmp_path / "passwd").write_bytes(passwd(POLICY))
+    for _ in range(30):
+        holder = Holder(POLICY, tmp_path)
+        try:
+            root = Path(f"/proc/{holder.pid}/root")
+            assert (root / "scratch").is_dir() and (root / "tmp").is_dir()
+        finally:
+            holder.close()

@@ -132,11 +132,11 @@ def compile_bundle(spec: NotebookSpec) -> Bundle:
                 f"solutions/{spec.assignment}.py: {contract.name!r} must be a "
                 f"{'Function' if isinstance(contract, FunctionContract) else 'Value'} for question {q.id}"
             )
-        compiled.append(dataclasses.replace(c, misconceptions=_checked(spec.assignment, c, wrongs)))
+        compiled.append(dataclasses.replace(c, misconceptions=checked_misconceptions(spec.assignment, c, wrongs)))
     return Bundle(spec.assignment, spec.section, spec.title, spec.name, spec.questions, tuple(compiled))
 
 
-def _checked(assignment: str, c: Compiled, wrongs: tuple[Wrong, ...]) -> tuple[Wrong, ...]:
+def checked_misconceptions(assignment: str, c: Compiled, wrongs: tuple[Wrong, ...]) -> tuple[Wrong, ...]:
     """The misconceptions of ``c``, once each is known to be a well-formed *wrong* answer, with a unique id:
     a right answer must never be told it made a mistake."""
     contract, tol = c.question.contract, c.question.tolerance

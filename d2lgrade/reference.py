@@ -194,7 +194,7 @@ def misconception_problem(contract: Contract, tol: Tolerance, wrong: Sequence[Pl
         broken = _expected(returns, tol, plain)
         if isinstance(broken, Problem):
             return f"it breaks the answer contract ({broken.message})"
-    answers = [_as_answer(tol, plain) for plain in wrong]
+    answers = [as_answer(tol, plain) for plain in wrong]
     if isinstance(contract, FunctionContract):
         accepted = verdict_outputs(contract, tol, answers, reference) is None
     else:
@@ -202,7 +202,7 @@ def misconception_problem(contract: Contract, tol: Tolerance, wrong: Sequence[Pl
     return "it equals the reference on every hidden input: it is not a wrong answer" if accepted else None
 
 
-def _as_answer(tol: Tolerance, plain: Plain) -> Plain:
+def as_answer(tol: Tolerance, plain: Plain) -> Plain:
     """A misconception's value as an answer would give it: itself, or under interval judgement (where it is
     a band of lower and upper bounds, like the reference) the centre of its band."""
     if tol.mode != "interval":

@@ -59,10 +59,9 @@ def _wrong_answer(c: Compiled, w: Wrong) -> dict:
 
 
 def test_sections_declare_misconceptions() -> None:
-    """At least two per section, except where its exercises invite fewer classic mistakes (listed here)."""
-    fewer = {"s02_7": 2, "s17_2": 2, "s17_8": 2}
+    """At least two per section: every section's exercises invite classic mistakes."""
     for a in ASSIGNMENTS:
-        assert sum(DECLARED[a].values()) >= fewer.get(a, 2), a
+        assert sum(DECLARED[a].values()) >= 2, a
 
 
 def test_reference_answers_never_match_and_declared_ones_do(bundles: dict[str, Bundle]) -> None:

@@ -17,7 +17,17 @@ from typing import Any
 from d2lgrade.compare import Tolerance
 from d2lgrade.contract import FunctionContract, ValueContract
 from d2lgrade.plain import Plain
-from d2lgrade.reference import BadReference, Function, Value, expected_cases, expected_value, reference_for
+from d2lgrade.reference import (
+    BadReference,
+    Function,
+    Value,
+    expected_cases,
+    expected_value,
+    misconception_problem,
+    reference_for,
+    wrong_outputs,
+    wrong_value,
+)
 from d2lgrade.rules import Rules
 from d2lgrade.spec import NotebookSpec, Question
 
@@ -33,12 +43,26 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Wrong:
+    """A misconception of a question, compiled: its hint, the answer cell that exhibits it, and its plain
+    value (``expected``, for values) or outputs on the hidden inputs (``outputs``, for functions)."""
+
+    id: str
+    hint: str
+    code: str
+    expected: Plain | None = None
+    outputs: tuple[Plain, ...] = ()
+
+
+@dataclass(frozen=True)
 class Compiled:
-    """A question with its reference: ``expected`` for values, ``cases`` for functions."""
+    """A question with its reference: ``expected`` for values, ``cases`` for functions; ``misconceptions``:
+    known wrong answers, matched only by answers that are wrong."""
 
     question: Question
     expected: Plain | None = None
     cases: tuple[Case, ...] = ()
+    misconceptions: tuple[Wrong, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +92,10 @@ class Bundle:
             out.append(probe)
         return out
 
+    def misconceptions(self) -> dict[str, tuple[Wrong, ...]]:
+        """The declared misconceptions of each question that has any, by question id."""
+        return {c.question.id: c.misconceptions for c in self.compiled if c.misconceptions}
+
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, **_encode(self)}, indent=1, sort_keys=True)
 
@@ -91,18 +119,43 @@ def compile_bundle(spec: NotebookSpec) -> Bundle:
         assert contract is not None
         ref = reference_for(spec.assignment, contract.name)
         if isinstance(contract, ValueContract) and isinstance(ref, Value):
-            compiled.append(Compiled(q, expected=expected_value(ref)))
+            c = Compiled(q, expected=expected_value(ref))
+            wrongs = tuple(Wrong(m.id, m.hint, m.code, expected=wrong_value(m)) for m in ref.misconceptions)
         elif isinstance(contract, FunctionContract) and isinstance(ref, Function):
-            cases = tuple(Case(args, out) for args, out in expected_cases(ref))
-            if not cases:
+            args = list(ref.cases())
+            c = Compiled(q, cases=tuple(Case(a, out) for a, out in expected_cases(ref, args)))
+            if not c.cases:
                 raise BadReference(f"solutions/{spec.assignment}.py: {contract.name!r} has no test cases")
-            compiled.append(Compiled(q, cases=cases))
+            wrongs = tuple(Wrong(m.id, m.hint, m.code, outputs=tuple(wrong_outputs(m, args))) for m in ref.misconceptions)
         else:
             raise BadReference(
                 f"solutions/{spec.assignment}.py: {contract.name!r} must be a "
                 f"{'Function' if isinstance(contract, FunctionContract) else 'Value'} for question {q.id}"
             )
+        compiled.append(dataclasses.replace(c, misconceptions=checked_misconceptions(spec.assignment, c, wrongs)))
     return Bundle(spec.assignment, spec.section, spec.title, spec.name, spec.questions, tuple(compiled))
+
+
+def checked_misconceptions(assignment: str, c: Compiled, wrongs: tuple[Wrong, ...]) -> tuple[Wrong, ...]:
+    """The misconceptions of ``c``, once each is known to be a well-formed *wrong* answer, with a unique id:
+    a right answer must never be told it made a mistake."""
+    contract, tol = c.question.contract, c.question.tolerance
+    assert contract is not None and tol is not None
+    ids = [w.id for w in wrongs]
+    if len(set(ids)) != len(ids):
+        raise BadReference(f"solutions/{assignment}.py: {contract.name!r} declares a misconception id twice: {ids}")
+    for w in wrongs:
+        if not (w.id and w.hint and w.code.strip()):
+            raise BadReference(f"solutions/{assignment}.py: misconception {w.id!r} of {contract.name!r} "
+                               "needs an id, a hint and code")
+        if isinstance(contract, FunctionContract):
+            problem = misconception_problem(contract, tol, w.outputs, [case.expected for case in c.cases])
+        else:
+            problem = misconception_problem(contract, tol, [w.expected or {"t": "none"}], [c.expected or {"t": "none"}])
+        if problem:
+            raise BadReference(f"solutions/{assignment}.py: misconception {w.id!r} of the reference {contract.name!r}: "
+                               f"{problem}")
+    return wrongs
 
 
 def _encode(obj: Any) -> Any:
@@ -137,11 +190,16 @@ def _decode_question(data: dict[str, Any]) -> Question:
     )
 
 
+def _decode_wrong(data: dict[str, Any]) -> Wrong:
+    return Wrong(data["id"], data["hint"], data["code"], data.get("expected"), tuple(data.get("outputs", ())))
+
+
 def _decode_bundle(data: dict[str, Any]) -> Bundle:
     questions = tuple(_decode_question(q) for q in data["questions"])
     by_id = {q.id: q for q in questions}
     compiled = tuple(
-        Compiled(by_id[c["question"]["id"]], c["expected"], tuple(Case(**case) for case in c["cases"]))
+        Compiled(by_id[c["question"]["id"]], c["expected"], tuple(Case(**case) for case in c["cases"]),
+                 tuple(_decode_wrong(w) for w in c.get("misconceptions", ())))  # absent from bundles before them
         for c in data["compiled"]
     )
     return Bundle(data["assignment"], data["section"], data["title"], data["notebook"], questions, compiled)

@@ -1,7 +1,9 @@
 """Verdicts: compare the plain answers a submission reported with the bundle's references.
 
 A pure function of plain data, run in the grader process only. A question scores its points when
-its answer has the promised form and matches the reference; otherwise zero, with the reason.
+its answer has the promised form and matches the reference; otherwise zero, with the reason, and,
+when the wrong answer matches one of the question's known misconceptions (judged the same way,
+against the misconception's value or outputs in the bundle), its hint.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from d2lgrade.bundle import Bundle, Compiled
+from d2lgrade.bundle import Bundle, Compiled, Wrong
 from d2lgrade.contract import FunctionContract, ValueContract
-from d2lgrade.reference import verdict_function, verdict_value
+from d2lgrade.reference import verdict_function, verdict_outputs, verdict_value
 from d2lgrade.results import FAILED, MANUAL, PASSED, QuestionResult
 from d2lgrade.spec import Question
 
@@ -36,13 +38,16 @@ def judge(bundle: Bundle, answers: Mapping[str, dict[str, Any]], failures: Mappi
         if q.id not in compiled:
             results.append(_manual(q))
             continue
+        mistake: Wrong | None = None
         if q.id in broken_rules:
             reason: str | None = broken_rules[q.id]
         elif q.id in answers:
             reason = _safe_verdict(compiled[q.id], answers[q.id], bundle.assignment)
+            if reason is not None:  # only a wrong answer can match a misconception
+                mistake = _safe_mistake(compiled[q.id], answers[q.id], bundle.assignment)
         else:
             reason = failures.get(q.id, "no answer was reported for this question")
-        results.append(_result(q, reason))
+        results.append(_result(q, reason, mistake))
     return tuple(results)
 
 
@@ -68,10 +73,32 @@ def _verdict(c: Compiled, answer: dict[str, Any]) -> str | None:
                             [case.expected for case in c.cases])
 
 
-def _result(q: Question, reason: str | None) -> QuestionResult:
+def _safe_mistake(c: Compiled, answer: dict[str, Any], assignment: str) -> Wrong | None:
+    """The first misconception a wrong answer matches; a failure to match only loses the hint."""
+    try:
+        return next((w for w in c.misconceptions if _matches(c, w, answer)), None)
+    except Exception:
+        LOG.exception("%s: matching question %s with its misconceptions failed", assignment, c.question.id)
+        return None
+
+
+def _matches(c: Compiled, w: Wrong, answer: dict[str, Any]) -> bool:
+    """Whether the answer equals the misconception, judged exactly as it is judged against the reference."""
+    contract, tol = c.question.contract, c.question.tolerance
+    assert tol is not None
+    if isinstance(contract, ValueContract):
+        return verdict_value(contract, tol, answer.get("value", {"t": "missing"}), w.expected or {"t": "none"}) is None
+    assert isinstance(contract, FunctionContract)
+    return verdict_outputs(contract, tol, answer.get("outputs") or [], list(w.outputs)) is None
+
+
+def _result(q: Question, reason: str | None, mistake: Wrong | None = None) -> QuestionResult:
     if reason is None:
         return QuestionResult(q.id, q.exercise, q.kind, q.points, q.points, PASSED, "Correct.")
-    return QuestionResult(q.id, q.exercise, q.kind, 0.0, q.points, FAILED, reason)
+    if mistake is None:
+        return QuestionResult(q.id, q.exercise, q.kind, 0.0, q.points, FAILED, reason)
+    return QuestionResult(q.id, q.exercise, q.kind, 0.0, q.points, FAILED,
+                          f"{reason}\nA known mistake: {mistake.hint}", misconception=mistake.id)
 
 
 def _manual(q: Question) -> QuestionResult:

@@ -3,8 +3,9 @@
 Each solutions module ends with a ``REFERENCES`` dict from answer name to :class:`Value` (the
 expected value of a name) or :class:`Function` (the reference function, the hidden inputs it is
 compared on, and the domain its task states, as :class:`Region` s the hidden inputs must cover:
-``tests/test_domains.py``). The build computes them once per assignment, on MXNet, into plain data;
-grading never imports MXNet in the grader process.
+``tests/test_domains.py``). Either may list :class:`Misconception` s: known wrong answers, computed
+like the reference, so that feedback can name the mistake. The build computes them once per
+assignment, on MXNet, into plain data; grading never imports MXNet in the grader process.
 """
 
 from __future__ import annotations
@@ -21,10 +22,27 @@ from d2lgrade.plain import Plain, error, to_plain
 
 
 @dataclass(frozen=True)
+class Misconception:
+    """A known wrong answer and the hint that names its mistake without giving the answer away.
+
+    ``wrong`` is computed like the reference it is attached to: for a :class:`Value`, the wrong value
+    itself or a callable without arguments returning it; for a :class:`Function`, a function with the
+    reference's parameters, evaluated on the same hidden inputs. ``code`` is an answer cell a student
+    might write that exhibits it (tests, and generated classes, submit it).
+    """
+
+    id: str
+    hint: str
+    wrong: Any
+    code: str
+
+
+@dataclass(frozen=True)
 class Value:
     """The expected value of an answer name: ``compute()`` returns it."""
 
     compute: Callable[[], Any]
+    misconceptions: tuple[Misconception, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,7 @@ class Function:
     fn: Callable[..., Any]
     cases: Callable[[], Sequence[tuple[Any, ...]]]
     domain: tuple[Region, ...] = ()
+    misconceptions: tuple[Misconception, ...] = ()
 
 
 Reference = Value | Function
@@ -79,9 +98,21 @@ def expected_value(ref: Value) -> Plain:
     return to_plain(ref.compute())
 
 
-def expected_cases(ref: Function) -> list[tuple[list[Plain], Plain]]:
-    """Plain arguments and the reference's plain output for each hidden case."""
-    return [([to_plain(a) for a in args], _call(ref.fn, args)) for args in ref.cases()]
+def expected_cases(ref: Function, cases: Sequence[tuple[Any, ...]] | None = None) -> list[tuple[list[Plain], Plain]]:
+    """Plain arguments and the reference's plain output for each hidden case (``ref.cases()`` unless given)."""
+    return [([to_plain(a) for a in args], _call(ref.fn, args)) for args in (ref.cases() if cases is None else cases)]
+
+
+def wrong_value(m: Misconception) -> Plain:
+    """A value misconception's plain value (computed when ``wrong`` is a callable)."""
+    return _call(m.wrong, ()) if callable(m.wrong) else to_plain(m.wrong)
+
+
+def wrong_outputs(m: Misconception, cases: Sequence[tuple[Any, ...]]) -> list[Plain]:
+    """A function misconception's plain outputs on the reference's hidden inputs."""
+    if not callable(m.wrong):
+        raise BadReference(f"misconception {m.id!r} of a Function must be a function of the same parameters")
+    return [_call(m.wrong, args) for args in cases]
 
 
 def _call(fn: Callable[..., Any], args: Sequence[Any]) -> Plain:
@@ -131,6 +162,12 @@ def verdict_function(contract: FunctionContract, tol: Tolerance, signature: Plai
     problem = contract.check_signature(signature)
     if problem:
         return problem.message
+    return verdict_outputs(contract, tol, outputs, expected)
+
+
+def verdict_outputs(contract: FunctionContract, tol: Tolerance, outputs: Sequence[Plain],
+                    expected: Sequence[Plain]) -> str | None:
+    """None if a function's outputs match the reference's on every case; else the reason."""
     if len(outputs) != len(expected):
         return f"`{contract.name}` did not return for every test input ({len(outputs)} of {len(expected)})"
     failures = []
@@ -145,3 +182,34 @@ def verdict_function(contract: FunctionContract, tol: Tolerance, signature: Plai
     if failures:
         return f"`{contract.name}` is not right on {len(failures)} of {len(expected)} test inputs; first: {failures[0]}"
     return None
+
+
+def misconception_problem(contract: Contract, tol: Tolerance, wrong: Sequence[Plain],
+                          reference: Sequence[Plain]) -> str | None:
+    """Why a misconception's plain values (one, or one per hidden input) cannot be declared: they break the
+    question's contract, or they are not a wrong answer (the question's judgement accepts them, so a right
+    answer could be told it made that mistake); None when it is a well-formed wrong answer."""
+    returns = contract.returns if isinstance(contract, FunctionContract) else contract
+    for plain in wrong:
+        broken = _expected(returns, tol, plain)
+        if isinstance(broken, Problem):
+            return f"it breaks the answer contract ({broken.message})"
+    answers = [as_answer(tol, plain) for plain in wrong]
+    if isinstance(contract, FunctionContract):
+        accepted = verdict_outputs(contract, tol, answers, reference) is None
+    else:
+        accepted = verdict_value(contract, tol, answers[0], reference[0]) is None
+    return "it equals the reference on every hidden input: it is not a wrong answer" if accepted else None
+
+
+def as_answer(tol: Tolerance, plain: Plain) -> Plain:
+    """A misconception's value as an answer would give it: itself, or under interval judgement (where it is
+    a band of lower and upper bounds, like the reference) the centre of its band."""
+    if tol.mode != "interval":
+        return plain
+    band = ValueContract("band", "array").normalize(plain)
+    if isinstance(band, Problem) or not band.shape:
+        return plain
+    half = len(band.data) // 2
+    centre = [(float(lo) + float(hi)) / 2 for lo, hi in zip(band.data[:half], band.data[half:], strict=True)]
+    return {"t": "array", "lib": "numpy", "dtype": "float64", "shape": list(band.shape[1:]), "data": centre}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Region, Value, regions
+from d2lgrade.reference import Function, Misconception, Region, Value, regions
 from solutions.context import default_context
 from solutions.domain import has_negative, values
 
@@ -101,11 +101,36 @@ BROADCAST_SHAPE_DOMAIN = (
     Region("a shape with no axes, ()", lambda a, b: not a or not b),
 )
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+LT_MISTAKES = (
+    Misconception("or-equal", "`<=` is also True where the two entries are equal; the comparison asked for is strict.",
+                  wrong=lambda: np.less_equal(*section_tensors()), code="lt = X <= Y"),
+)
+COUNT_GREATER_MISTAKES = (
+    Misconception("or-equal", "`>=` also counts the positions where A and B are equal; the count asked for is strict.",
+                  wrong=lambda A, B: int((A >= B).sum()),
+                  code="def count_greater(A, B):\n    return int((A >= B).sum())"),
+)
+BROADCAST_SHAPE_MISTAKES = (
+    Misconception("pad-right", "A shorter shape gets 1s on the wrong side: broadcasting lines shapes up from their "
+                  "last axis, so the missing axes are the leading ones.",
+                  wrong=lambda a, b: tuple(max(x, y) for x, y in zip(list(a) + [1] * (max(len(a), len(b)) - len(a)),
+                                                                     list(b) + [1] * (max(len(a), len(b)) - len(b)))),
+                  code="def broadcast_shape(shape_a, shape_b):\n    n = max(len(shape_a), len(shape_b))\n"
+                       "    a = list(shape_a) + [1] * (n - len(shape_a))\n    b = list(shape_b) + [1] * (n - len(shape_b))\n"
+                       "    return tuple(max(x, y) for x, y in zip(a, b))"),
+    Misconception("zip-from-left", "`zip` pairs axes from the left and stops at the shorter shape: broadcasting pairs "
+                  "them from the last axis and keeps every axis of the longer shape.",
+                  wrong=lambda a, b: tuple(max(x, y) for x, y in zip(a, b)),
+                  code="def broadcast_shape(shape_a, shape_b):\n    return tuple(max(x, y) for x, y in zip(shape_a, shape_b))"),
+)
+
 
 REFERENCES = {
-    "lt": Value(lambda: less_than(*section_tensors())),
+    "lt": Value(lambda: less_than(*section_tensors()), misconceptions=LT_MISTAKES),
     "gt": Value(lambda: greater_than(*section_tensors())),
-    "count_greater": Function(count_greater, count_greater_cases, COUNT_GREATER_DOMAIN),
+    "count_greater": Function(count_greater, count_greater_cases, COUNT_GREATER_DOMAIN, misconceptions=COUNT_GREATER_MISTAKES),
     "c": Value(lambda: broadcast_sum(*broadcast_tensors())),
-    "broadcast_shape": Function(broadcast_shape, broadcast_shape_cases, BROADCAST_SHAPE_DOMAIN),
+    "broadcast_shape": Function(broadcast_shape, broadcast_shape_cases, BROADCAST_SHAPE_DOMAIN,
+                                misconceptions=BROADCAST_SHAPE_MISTAKES),
 }

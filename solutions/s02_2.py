@@ -18,7 +18,7 @@ import numpy as onp
 import pandas as pd
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Region, Value
+from d2lgrade.reference import Function, Misconception, Region, Value
 from solutions.context import default_context
 
 npx.set_np()
@@ -146,11 +146,31 @@ def preprocessed_inputs() -> np.ndarray:
 def targets() -> np.ndarray:
     return np.array(raw_data()[TARGET].to_numpy(dtype="float32"), ctx=CTX)
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+DROP_MOST_MISSING_MISTAKES = (
+    Misconception("threshold", "Dropping by a threshold of missing values is not dropping the one column with the "
+                  "most: on other tables it deletes several columns, or none.",
+                  wrong=lambda df: df.dropna(axis=1, thresh=len(df) // 2),
+                  code="def drop_most_missing(df):\n    return df.dropna(axis=1, thresh=len(df) // 2)"),
+    Misconception("rightmost-tie", "On a tie, the task deletes the leftmost of the columns with the most missing values.",
+                  wrong=lambda df: df.drop(columns=df.isna().sum()[::-1].idxmax()),
+                  code="def drop_most_missing(df):\n    return df.drop(columns=df.isna().sum()[::-1].idxmax())"),
+)
+TO_TENSOR_MISTAKES = (
+    Misconception("no-dummy-na", "\"Missing\" is a category of its own: without `dummy_na=True` the missing text "
+                  "values get no indicator column.",
+                  wrong=lambda inputs: np.array(pd.get_dummies(inputs.fillna(inputs.mean(numeric_only=True)))
+                                                .to_numpy(dtype=float), ctx=CTX),
+                  code="def to_tensor(inputs):\n    inputs = inputs.fillna(inputs.mean(numeric_only=True))\n"
+                       "    inputs = pd.get_dummies(inputs)\n    return np.array(inputs.to_numpy(dtype=float))"),
+)
+
 
 REFERENCES = {
     "most_missing": Value(lambda: most_missing_column(raw_data())),
-    "drop_most_missing": Function(drop_most_missing, drop_most_missing_cases, DROP_MOST_MISSING_DOMAIN),
-    "to_tensor": Function(to_tensor, to_tensor_cases, TO_TENSOR_DOMAIN),
+    "drop_most_missing": Function(drop_most_missing, drop_most_missing_cases, DROP_MOST_MISSING_DOMAIN,
+                                  misconceptions=DROP_MOST_MISSING_MISTAKES),
+    "to_tensor": Function(to_tensor, to_tensor_cases, TO_TENSOR_DOMAIN, misconceptions=TO_TENSOR_MISTAKES),
     "X": Value(preprocessed_inputs),
     "y": Value(targets),
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Region, Value, regions
+from d2lgrade.reference import Function, Misconception, Region, Value, regions
 from solutions.context import default_context
 from solutions.domain import all_zero, has_negative, has_positive, ndim, ndim_at_least, square, values
 
@@ -156,15 +156,46 @@ NORM_ANY_DOMAIN = regions(
     five_axes=ndim_at_least(5), negative_entries=has_negative, all_zero=all_zero)
 """Exercise 9: "any number of axes (1 or more)", "entries of both signs"."""
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+LEN_X_MISTAKES = (
+    Misconception("size", "That is the number of entries; `len` counts along one axis only.",
+                  wrong=lambda: int(section_tensor().size), code="len_X = X.size"),
+)
+ROW_NORMALIZE_MISTAKES = (
+    Misconception("column-sums", "`sum(axis=0)` adds down the columns: each entry is divided by its column's sum, "
+                  "not its row's.", wrong=lambda A: A / A.sum(axis=0),
+                  code="def row_normalize(A):\n    return A / A.sum(axis=0)"),
+    Misconception("total-sum", "Divides by the sum of the whole matrix, not by the sum of each row.",
+                  wrong=lambda A: A / A.sum(), code="def row_normalize(A):\n    return A / A.sum()"),
+)
+MANHATTAN_MISTAKES = (
+    Misconception("euclidean", "That is the straight-line (Euclidean, L2) distance, which cuts across the blocks.",
+                  wrong=lambda p, q: np.linalg.norm(p - q),
+                  code="def manhattan(p, q):\n    return np.linalg.norm(p - q)"),
+    Misconception("signed-legs", "A leg's length cannot be negative: the differences of coordinates can be.",
+                  wrong=lambda p, q: (q - p).sum(), code="def manhattan(p, q):\n    return (q - p).sum()"),
+)
+SUM_SHAPES_MISTAKES = (
+    Misconception("keepdims", "Those are the shapes with `keepdims=True`; a plain sum removes the axis it sums over.",
+                  wrong=lambda: [(1, 3, 4), (2, 1, 4), (2, 3, 1)],
+                  code="sum_shapes = [(1, 3, 4), (2, 1, 4), (2, 3, 1)]"),
+)
+NORM_ANY_MISTAKES = (
+    Misconception("l1", "The sum of absolute values is the L1 norm; `np.linalg.norm` computes another one.",
+                  wrong=lambda X: np.abs(X).sum(), code="def norm_any(X):\n    return np.abs(X).sum()"),
+    Misconception("no-sqrt", "The sum of squares is the norm squared: the square root is missing.",
+                  wrong=lambda X: (X * X).sum(), code="def norm_any(X):\n    return (X * X).sum()"),
+)
+
 
 REFERENCES = {
     "always_symmetric": Value(sum_with_transpose_symmetric),
-    "len_X": Value(len_of_section_tensor),
+    "len_X": Value(len_of_section_tensor, misconceptions=LEN_X_MISTAKES),
     "len_axis": Value(len_axis),
     "naive_raises": Value(naive_division_raises),
-    "row_normalize": Function(row_normalize, row_normalize_cases, ROW_NORMALIZE_DOMAIN),
-    "manhattan": Function(manhattan, manhattan_cases, MANHATTAN_DOMAIN),
+    "row_normalize": Function(row_normalize, row_normalize_cases, ROW_NORMALIZE_DOMAIN, misconceptions=ROW_NORMALIZE_MISTAKES),
+    "manhattan": Function(manhattan, manhattan_cases, MANHATTAN_DOMAIN, misconceptions=MANHATTAN_MISTAKES),
     "can_go_diagonally": Value(can_travel_diagonally),
-    "sum_shapes": Value(sum_shapes),
-    "norm_any": Function(linalg_norm, linalg_norm_cases, NORM_ANY_DOMAIN),
+    "sum_shapes": Value(sum_shapes, misconceptions=SUM_SHAPES_MISTAKES),
+    "norm_any": Function(linalg_norm, linalg_norm_cases, NORM_ANY_DOMAIN, misconceptions=NORM_ANY_MISTAKES),
 }

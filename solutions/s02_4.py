@@ -6,10 +6,12 @@ are accurate to far below the tolerances of the tests.
 
 from __future__ import annotations
 
+import math
+
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from d2lgrade.reference import Function, Value, regions
+from d2lgrade.reference import Function, Misconception, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
 from solutions.domain import has_negative, has_zero, largest, size, smallest, values
@@ -175,12 +177,55 @@ CHAIN_RULE_DOMAIN = (
 )
 DU_DAB_DOMAIN = (*regions("a", **_signs()), *regions("b", **_signs()))
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+def _tangent_sign_slip(x0: float) -> list[float]:
+    """The derivative of -1/x taken as -1/x^2 (it is +1/x^2)."""
+    k = 3 * x0 ** 2 - 1 / x0 ** 2
+    return [k, float(f(x0)) - k * x0]
+
+
+def _tangent_through_1(x0: float) -> list[float]:
+    """The intercept f(x0) - k, right only at x0 = 1."""
+    k = 3 * x0 ** 2 + 1 / x0 ** 2
+    return [k, float(f(x0)) - k]
+
+
+TANGENT_SIGN_SLIP = Misconception(
+    "derivative-of-minus-1-over-x", "Check the sign of the derivative of -1/x.", wrong=_tangent_sign_slip,
+    code="def tangent_line(x0):\n    k = 3 * x0 ** 2 - 1 / x0 ** 2\n    return (k, f(x0) - k * x0)")
+TANGENT_AT_1_MISTAKES = (
+    Misconception("derivative-of-minus-1-over-x", TANGENT_SIGN_SLIP.hint, wrong=lambda: _tangent_sign_slip(1.0),
+                  code="tangent_at_1 = (2.0, -2.0)"),
+)
+TANGENT_LINE_MISTAKES = (
+    TANGENT_SIGN_SLIP,
+    Misconception("intercept-at-1", "The intercept must make the line pass through (x0, f(x0)) for every x0, not "
+                  "only for x0 = 1.", wrong=_tangent_through_1,
+                  code="def tangent_line(x0):\n    k = 3 * x0 ** 2 + 1 / x0 ** 2\n    return (k, f(x0) - k)"),
+)
+GRAD_NORM_MISTAKES = (
+    Misconception("sign-lost", "The gradient keeps the sign of each entry of x; this one loses it.",
+                  wrong=lambda x: np.abs(x) / np.linalg.norm(x),
+                  code="def grad_norm(x):\n    return np.abs(x) / np.linalg.norm(x)"),
+    Misconception("squared-norm", "That is the gradient of the squared norm, not of the norm itself.",
+                  wrong=lambda x: 2 * x, code="def grad_norm(x):\n    return 2 * x"),
+)
+DU_DAB_MISTAKES = (
+    Misconception("inner-derivative-of-z", "Each path a -> z -> u or b -> z -> u needs its inner derivative: "
+                  "check dz/db.",
+                  wrong=lambda a, b: [2 * a * b * (a + b * b) * b + (a * b) ** 2 + math.exp(a - b),
+                                      2 * a * b * (a + b * b) * a + (a * b) ** 2 * 2 * b + math.exp(a - b)],
+                  code="def du_dab(a, b):\n    x, y, z = x_fn(a, b), y_fn(a, b), z_fn(a, b)\n"
+                       "    du_da = 2 * x * y * b + x ** 2 + np.exp(z)\n"
+                       "    du_db = 2 * x * y * a + x ** 2 * 2 * b + np.exp(z)\n    return [du_da, du_db]"),
+)
+
 
 REFERENCES = {
-    "tangent_at_1": Value(lambda: tangent_line(1.0)),
-    "tangent_line": Function(tangent_line, tangent_line_cases, TANGENT_LINE_DOMAIN),
+    "tangent_at_1": Value(lambda: tangent_line(1.0), misconceptions=TANGENT_AT_1_MISTAKES),
+    "tangent_line": Function(tangent_line, tangent_line_cases, TANGENT_LINE_DOMAIN, misconceptions=TANGENT_LINE_MISTAKES),
     "grad_f": Function(grad_f, grad_f_cases, GRAD_F_DOMAIN),
-    "grad_norm": Function(grad_norm, grad_norm_cases, GRAD_NORM_DOMAIN),
+    "grad_norm": Function(grad_norm, grad_norm_cases, GRAD_NORM_DOMAIN, misconceptions=GRAD_NORM_MISTAKES),
     "chain_rule": Function(chain_rule, chain_rule_cases, CHAIN_RULE_DOMAIN),
-    "du_dab": Function(du_dab, du_dab_cases, DU_DAB_DOMAIN),
+    "du_dab": Function(du_dab, du_dab_cases, DU_DAB_DOMAIN, misconceptions=DU_DAB_MISTAKES),
 }

@@ -11,7 +11,7 @@ import math
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from d2lgrade.reference import Function, Value, regions
+from d2lgrade.reference import Function, Misconception, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
 from solutions.domain import has_negative, ndim, ndim_at_least
@@ -186,13 +186,48 @@ SIN_GRAD_DOMAIN = regions(
     "x", no_axes=ndim(0), vector=ndim(1), matrix=ndim(2), negative_entries=has_negative,
     beyond_2_pi=lambda x: float(abs(x).max()) > 6.3, zeros_of_cos=lambda x: bool((abs(abs(x) - 1.5707964) < 1e-6).any()))
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+GRAD_AFTER_TWO_MISTAKES = (
+    Misconception("assumed-accumulation", "Assumes the two passes add up, as in frameworks that accumulate "
+                  "gradients; with MXNet's default `grad_req`, run it and look at `x.grad`.",
+                  wrong=lambda: grad_after_two_backwards("add"),
+                  code="grad_after_two = 8 * np.arange(4.0)  # two passes of 4x, added up"),
+)
+GRAD_AFTER_TWO_ADD_MISTAKES = (
+    Misconception("assumed-overwrite", "Assumes `grad_req='add'` changes nothing; run both backward calls and "
+                  "look at `x.grad`.", wrong=grad_after_two_backwards,
+                  code="grad_after_two_add = 4 * np.arange(4.0)"),
+)
+D_SHAPE_MISTAKES = (
+    Misconception("scalar", "f(a) is no longer a scalar when a is a matrix: look at what f does to each entry.",
+                  wrong=lambda: (), code="d_shape = ()"),
+)
+
+
+def _entrywise_control_flow_grad(a: np.ndarray) -> np.ndarray:
+    """f applied to each entry on its own: a different factor per entry."""
+    flat = np.array(a, ctx=CTX).reshape(-1)
+    grads = [float(grad_of(f, flat[i])) for i in range(flat.shape[0])]
+    return np.array(grads, ctx=CTX).reshape(a.shape)
+
+
+CONTROL_FLOW_GRAD_MISTAKES = (
+    Misconception("entrywise", "f is applied to the whole array at once: its loop and its branch depend on the "
+                  "norm and the sum of all entries, not on each entry alone.", wrong=_entrywise_control_flow_grad,
+                  code="def control_flow_grad(a):\n    grads = []\n    for v in a.reshape(-1):\n        v = v.copy()\n"
+                       "        v.attach_grad()\n        with autograd.record():\n            d = f(v)\n"
+                       "        d.backward()\n        grads.append(float(v.grad))\n"
+                       "    return np.array(grads).reshape(a.shape)"),
+)
+
 
 REFERENCES = {
     "second_raises": Value(second_backward_raises),
-    "grad_after_two": Value(grad_after_two_backwards),
-    "grad_after_two_add": Value(lambda: grad_after_two_backwards("add")),
-    "d_shape": Value(d_shape),
-    "control_flow_grad": Function(control_flow_grad, control_flow_grad_cases, CONTROL_FLOW_DOMAIN),
+    "grad_after_two": Value(grad_after_two_backwards, misconceptions=GRAD_AFTER_TWO_MISTAKES),
+    "grad_after_two_add": Value(lambda: grad_after_two_backwards("add"), misconceptions=GRAD_AFTER_TWO_ADD_MISTAKES),
+    "d_shape": Value(d_shape, misconceptions=D_SHAPE_MISTAKES),
+    "control_flow_grad": Function(control_flow_grad, control_flow_grad_cases, CONTROL_FLOW_DOMAIN,
+                                  misconceptions=CONTROL_FLOW_GRAD_MISTAKES),
     "g": Function(g_value, g_cases, G_DOMAIN),
     "grad_g": Function(grad_g, g_cases, G_DOMAIN),
     "sin_grad": Function(sin_grad, sin_grad_cases, SIN_GRAD_DOMAIN),

@@ -13,7 +13,7 @@ import math
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Region, Value, regions
+from d2lgrade.reference import Function, Misconception, Region, Value, regions
 from solutions.context import default_context
 from solutions.domain import has_zero, values
 
@@ -147,14 +147,54 @@ MARKOV_DOMAIN = (
     Region("probabilities 0", lambda pA, pBA, pCB: has_zero(values(pBA)) and has_zero(values(pCB))),
 )
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+FINAL_STD_MISTAKES = (
+    Misconception("variance", "That is the variance of the estimate; the standard deviation is its square root.",
+                  wrong=lambda m, n: (1 / 6) * (5 / 6) / (m * n),
+                  code="def final_std(m, n):\n    p = 1 / 6\n    return p * (1 - p) / (m * n)"),
+    Misconception("one-group", "The final estimate pools all m groups of n rolls, not one group.",
+                  wrong=lambda m, n: math.sqrt((1 / 6) * (5 / 6) / n),
+                  code="def final_std(m, n):\n    p = 1 / 6\n    return (p * (1 - p) / n) ** 0.5"),
+)
+UNION_BOUNDS_MISTAKES = (
+    Misconception("no-clamp", "A probability is at most 1: the upper bound pA + pB needs its clamp.",
+                  wrong=lambda pA, pB: [max(pA, pB), pA + pB],
+                  code="def union_bounds(pA, pB):\n    return (max(pA, pB), pA + pB)"),
+)
+INTERSECTION_BOUNDS_MISTAKES = (
+    Misconception("no-clamp", "A probability is at least 0: the lower bound pA + pB - 1 needs its clamp.",
+                  wrong=lambda pA, pB: [pA + pB - 1, min(pA, pB)],
+                  code="def intersection_bounds(pA, pB):\n    return (pA + pB - 1, min(pA, pB))"),
+    Misconception("product", "pA * pB is the probability only when A and B are independent; the bounds must hold "
+                  "for any two events.", wrong=lambda pA, pB: [pA * pB, pA * pB],
+                  code="def intersection_bounds(pA, pB):\n    return (pA * pB, pA * pB)"),
+)
+MARKOV_JOINT_MISTAKES = (
+    Misconception("no-prior", "P(B | A) P(C | B) is the joint of B and C given A: the factor P(A) is missing.",
+                  wrong=lambda pA, pBA, pCB: np.expand_dims(pBA, 2) * np.expand_dims(pCB, 0),
+                  code="def markov_joint(pA, pB_given_A, pC_given_B):\n"
+                       "    return pB_given_A.reshape(pB_given_A.shape + (1,)) * pC_given_B.reshape((1,) + pC_given_B.shape)"),
+)
+POST_TWICE_INDEP_MISTAKES = (
+    Misconception("repeat-adds-nothing", "Counts the second run as adding no information; this part assumes the two "
+                  "runs err independently.", wrong=posterior_test1_twice_dependent,
+                  code="post_twice_indep = 0.0015 / (0.0015 + 0.9985 * 0.01)"),
+)
+POST_TWICE_DEP_MISTAKES = (
+    Misconception("independent-runs", "Treats two runs of the same test as independent, but a repeated test can "
+                  "repeat its own error.", wrong=posterior_test1_twice_independent,
+                  code="post_twice_dep = 0.0015 / (0.0015 + 0.9985 * 0.01 ** 2)"),
+)
+
 
 REFERENCES = {
     "die_estimates": Function(die_estimate_bounds, die_cases, DIE_DOMAIN),
-    "final_std": Function(final_std, final_std_cases, FINAL_STD_DOMAIN),
-    "union_bounds": Function(union_bounds, bounds_cases, BOUNDS_DOMAIN),
-    "intersection_bounds": Function(intersection_bounds, bounds_cases, BOUNDS_DOMAIN),
-    "markov_joint": Function(markov_joint, markov_cases, MARKOV_DOMAIN),
+    "final_std": Function(final_std, final_std_cases, FINAL_STD_DOMAIN, misconceptions=FINAL_STD_MISTAKES),
+    "union_bounds": Function(union_bounds, bounds_cases, BOUNDS_DOMAIN, misconceptions=UNION_BOUNDS_MISTAKES),
+    "intersection_bounds": Function(intersection_bounds, bounds_cases, BOUNDS_DOMAIN,
+                                    misconceptions=INTERSECTION_BOUNDS_MISTAKES),
+    "markov_joint": Function(markov_joint, markov_cases, MARKOV_DOMAIN, misconceptions=MARKOV_JOINT_MISTAKES),
     "post_both": Value(posterior_both_tests),
-    "post_twice_indep": Value(posterior_test1_twice_independent),
-    "post_twice_dep": Value(posterior_test1_twice_dependent),
+    "post_twice_indep": Value(posterior_test1_twice_independent, misconceptions=POST_TWICE_INDEP_MISTAKES),
+    "post_twice_dep": Value(posterior_test1_twice_dependent, misconceptions=POST_TWICE_DEP_MISTAKES),
 }

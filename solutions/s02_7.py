@@ -11,7 +11,7 @@ import inspect
 import mxnet
 from mxnet import np, npx
 
-from d2lgrade.reference import Value
+from d2lgrade.reference import Misconception, Value
 from solutions.context import default_context
 
 npx.set_np()
@@ -58,10 +58,24 @@ def seed_location() -> str:
     assert len(found) == 1, found
     return found[0]
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+ONES_DTYPE_MISTAKES = (
+    Misconception("numpy-default", "That is NumPy's default; MXNet's `np` has its own: ask MXNet, not NumPy's "
+                  "documentation.", wrong="float64", code='ones_dtype = "float64"'),
+)
+RANDOM_NAMES_MISTAKES = (
+    Misconception("numpy-docs", "That list comes from NumPy's `numpy.random`; `mxnet.np.random` has fewer "
+                  "functions: look at `dir(np.random)`.",
+                  wrong={"normal", "uniform", "multinomial", "shuffle", "choice", "randn", "seed", "permutation",
+                         "binomial", "poisson"},
+                  code='random_names = {"normal", "uniform", "multinomial", "shuffle", "choice", "randn", "seed",\n'
+                       '                "permutation", "binomial", "poisson"}'),
+)
+
 
 REFERENCES = {
-    "random_names": Value(names_in_np_random),
-    "ones_dtype": Value(ones_default_dtype),
+    "random_names": Value(names_in_np_random, misconceptions=RANDOM_NAMES_MISTAKES),
+    "ones_dtype": Value(ones_default_dtype, misconceptions=ONES_DTYPE_MISTAKES),
     "normal_params": Value(normal_params),
     "seed_function": Value(seed_location),
 }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value, regions
+from d2lgrade.reference import Function, Misconception, Value, regions
 from solutions.context import default_context
 from solutions.domain import values
 
@@ -160,15 +162,39 @@ IMAGES_ORTHOGONAL_DOMAIN = regions(
     and not images_orthogonal(A),
     negative_entries=lambda A: bool((values(A) < 0).any()))
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+THETA_MISTAKES = (
+    Misconception("degrees", "The angle is asked in radians, not degrees.",
+                  wrong=lambda: math.degrees(angle(*exercise1_vectors())),
+                  code="import math\ncos_theta = float(np.dot(v1, v2)) / math.sqrt(float(np.dot(v1, v1)) * "
+                       "float(np.dot(v2, v2)))\ntheta = math.degrees(math.acos(cos_theta))"),
+)
+P_MISTAKES = (
+    Misconception("entrywise", "`*` multiplies entry by entry; the matrix product is `np.dot` (or `@`).",
+                  wrong=lambda: exercise2_matrices()[0] * exercise2_matrices()[1], code="P = A2 * B2"),
+)
+TRANSFORMED_AREA_MISTAKES = (
+    Misconception("signed-area", "The determinant's sign is the orientation, not the area: an area is never "
+                  "negative.", wrong=lambda M, area: float(area * np.linalg.det(M)),
+                  code="def transformed_area(M, area):\n    return area * float(np.linalg.det(M))"),
+)
+IMAGES_ORTHOGONAL_MISTAKES = (
+    Misconception("rows", "The images of the basis vectors are the columns of A, not its rows.",
+                  wrong=lambda A: bool(abs(float(np.dot(A[0], A[1]))) <= 1e-6),
+                  code="def images_orthogonal(A):\n    return bool(abs(float(np.dot(A[0], A[1]))) <= 1e-6)"),
+)
+
 
 REFERENCES = {
-    "theta": Value(lambda: angle(*exercise1_vectors())),
-    "P": Value(lambda: product(*exercise2_matrices())),
+    "theta": Value(lambda: angle(*exercise1_vectors()), misconceptions=THETA_MISTAKES),
+    "P": Value(lambda: product(*exercise2_matrices()), misconceptions=P_MISTAKES),
     "inverses": Value(lambda: are_inverses(*exercise2_matrices())),
     "new_area": Value(lambda: transformed_area(exercise3_matrix(), 100.0)),
-    "transformed_area": Function(transformed_area, transformed_area_cases, TRANSFORMED_AREA_DOMAIN),
+    "transformed_area": Function(transformed_area, transformed_area_cases, TRANSFORMED_AREA_DOMAIN,
+                                 misconceptions=TRANSFORMED_AREA_MISTAKES),
     "independent": Value(independent_sets),
     "det_always_zero": Value(outer_product_determinants_vanish),
-    "images_orthogonal": Function(images_orthogonal, images_orthogonal_cases, IMAGES_ORTHOGONAL_DOMAIN),
+    "images_orthogonal": Function(images_orthogonal, images_orthogonal_cases, IMAGES_ORTHOGONAL_DOMAIN,
+                                  misconceptions=IMAGES_ORTHOGONAL_MISTAKES),
     "trace_A4": Value(trace_a4_subscripts),
 }

@@ -11,7 +11,7 @@ import math
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Region, Value, regions
+from d2lgrade.reference import Function, Misconception, Region, Value, regions
 from solutions.context import default_context
 from solutions.domain import has_zero, values
 
@@ -124,13 +124,45 @@ KL_GAUSS_DOMAIN = (
     Region("negative means", lambda m1, s1, m2, s2: m1 < 0 or m2 < 0),
 )
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+ENTROPY_MISTAKES = (
+    Misconception("nats", "The natural logarithm gives nats; entropies here are in bits.",
+                  wrong=lambda p: entropy(p) * math.log(2),
+                  code="def entropy(p):\n    safe = np.where(p > 0, p, np.ones_like(p))\n"
+                       "    return float(-(p * np.log(safe)).sum())"),
+)
+MONKEY_MISTAKES = (
+    Misconception("nats", "The natural logarithm gives nats; entropies here are in bits.",
+                  wrong=lambda: math.log(44), code="import math\nmonkey_bits = math.log(44)"),
+)
+TYPESETTER_CHAR_MISTAKES = (
+    Misconception("space-counted", "The task counts 4.5 characters per word, without the spaces.",
+                  wrong=lambda: typesetter_bits_per_word() / 5.5,
+                  code="import math\ntypesetter_bits_per_char = math.log2(2000) / 5.5"),
+)
+LM_MISTAKES = (
+    Misconception("perplexity-as-bits", "A perplexity is a number of equally likely choices, not a number of bits.",
+                  wrong=15.0, code="lm_bits_per_char = 15.0"),
+)
+KL_GAUSS_MISTAKES = (
+    Misconception("swapped", "The divergence is not symmetric: the expectation is over P, the first distribution; "
+                  "this is D(Q || P).", wrong=lambda m1, s1, m2, s2: kl_gauss(m2, s2, m1, s1),
+                  code="import math\n\ndef kl_gauss(mu1, sigma1, mu2, sigma2):\n"
+                       "    return math.log(sigma1 / sigma2) + (sigma2**2 + (mu1 - mu2)**2) / (2 * sigma1**2) - 0.5"),
+    Misconception("bits", "This one is in nats: no division by ln 2.",
+                  wrong=lambda m1, s1, m2, s2: kl_gauss(m1, s1, m2, s2) / math.log(2),
+                  code="import math\n\ndef kl_gauss(mu1, sigma1, mu2, sigma2):\n"
+                       "    nats = math.log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2)**2) / (2 * sigma2**2) - 0.5\n"
+                       "    return nats / math.log(2)"),
+)
+
 
 REFERENCES = {
-    "entropy": Function(entropy, entropy_cases, ENTROPY_DOMAIN),
+    "entropy": Function(entropy, entropy_cases, ENTROPY_DOMAIN, misconceptions=ENTROPY_MISTAKES),
     "card_bits": Value(card_bits),
-    "monkey_bits": Value(monkey_bits),
+    "monkey_bits": Value(monkey_bits, misconceptions=MONKEY_MISTAKES),
     "typesetter_bits_per_word": Value(typesetter_bits_per_word),
-    "typesetter_bits_per_char": Value(typesetter_bits_per_char),
-    "lm_bits_per_char": Value(lm_bits_per_char),
-    "kl_gauss": Function(kl_gauss, kl_gauss_cases, KL_GAUSS_DOMAIN),
+    "typesetter_bits_per_char": Value(typesetter_bits_per_char, misconceptions=TYPESETTER_CHAR_MISTAKES),
+    "lm_bits_per_char": Value(lm_bits_per_char, misconceptions=LM_MISTAKES),
+    "kl_gauss": Function(kl_gauss, kl_gauss_cases, KL_GAUSS_DOMAIN, misconceptions=KL_GAUSS_MISTAKES),
 }

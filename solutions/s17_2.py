@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value, regions
+from d2lgrade.reference import Function, Misconception, Value, regions
 from solutions.context import default_context
 from solutions.domain import has_negative, values
 
@@ -91,12 +91,25 @@ GERSHGORIN_DOMAIN = regions(
     negative_diagonal=lambda A: bool((values(A).diagonal() < 0).any()),
     negative_off_diagonal=lambda A: bool(((values(A) - onp.diag(values(A).diagonal())) < 0).any()))
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+GERSHGORIN_MISTAKES = (
+    Misconception("signed-radii", "A Gershgorin radius adds the absolute values of the off-diagonal entries.",
+                  wrong=lambda A: float((np.diag(A) - (A.sum(axis=1) - np.diag(A))).min()),
+                  code="def gershgorin_lower_bound(A):\n    radii = A.sum(axis=1) - np.diag(A)\n"
+                       "    return float((np.diag(A) - radii).min())"),
+    Misconception("largest-disc", "The bound must hold for every eigenvalue: take the lowest point of all the "
+                  "discs, not of one.", wrong=lambda A: float((np.diag(A) - (np.abs(A).sum(axis=1) - np.abs(np.diag(A)))).max()),
+                  code="def gershgorin_lower_bound(A):\n    radii = np.abs(A).sum(axis=1) - np.abs(np.diag(A))\n"
+                       "    return float((np.diag(A) - radii).max())"),
+)
+
 
 REFERENCES = {
     "eigvals1": Value(lambda: eigenvalues(exercise1_matrix())),
     "eigvecs1": Value(lambda: eigenvectors(exercise1_matrix())),
     "eigvals2": Value(lambda: eigenvalues(exercise2_matrix())),
     "eigvecs2": Value(lambda: eigenvectors(exercise2_matrix())),
-    "gershgorin_lower_bound": Function(gershgorin_lower_bound, gershgorin_cases, GERSHGORIN_DOMAIN),
+    "gershgorin_lower_bound": Function(gershgorin_lower_bound, gershgorin_cases, GERSHGORIN_DOMAIN,
+                                       misconceptions=GERSHGORIN_MISTAKES),
     "below_half_possible": Value(lambda: smallest_can_be_below(exercise3_matrix(), 0.5)),
 }

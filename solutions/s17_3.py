@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value, regions
+from d2lgrade.reference import Function, Misconception, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
 from solutions.domain import has_negative, has_positive, has_zero, ndim, values
@@ -102,10 +102,22 @@ D_LOG_INV_DOMAIN = regions(
     matrix=ndim(2))
 """Exercise 2: "positive (between 0.01 and 100)"."""
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+D_LOG_INV_MISTAKES = (
+    Misconception("sign-lost", "log(1/x) = -log(x): check the sign.", wrong=lambda x: 1 / x,
+                  code="def d_log_inv(x):\n    return 1 / x"),
+    Misconception("no-inner-derivative", "The chain rule needs the inner derivative, of 1/x, as well.",
+                  wrong=lambda x: x * 1, code="def d_log_inv(x):\n    return 1 / (1 / x)"),
+)
+X_MIN_MISTAKES = (
+    Misconception("endpoint", "f(0) = 0 is not the smallest value: f is negative just to the right of 0.",
+                  wrong=0.0, code="x_min = 0.0"),
+)
+
 
 REFERENCES = {
     "d_cubic": Function(d_cubic, d_cubic_cases, D_CUBIC_DOMAIN),
-    "d_log_inv": Function(d_log_inv, d_log_inv_cases, D_LOG_INV_DOMAIN),
+    "d_log_inv": Function(d_log_inv, d_log_inv_cases, D_LOG_INV_DOMAIN, misconceptions=D_LOG_INV_MISTAKES),
     "extremum_claim": Value(stationary_implies_extremum),
-    "x_min": Value(argmin_x_log_x),
+    "x_min": Value(argmin_x_log_x, misconceptions=X_MIN_MISTAKES),
 }

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from d2lgrade.reference import Function, Region, Value, regions
+from d2lgrade.reference import Function, Misconception, Region, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
 from solutions.domain import all_zero, has_negative, has_zero, largest, size, smallest
@@ -153,13 +153,26 @@ def classify_critical_point() -> str:
         return "neither"
     return "minimum" if float(along.min()) >= 0 else "maximum"
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+GRAD_NORM_MISTAKES = (
+    Misconception("squared-norm", "That is the gradient of the squared norm, not of the norm itself.",
+                  wrong=lambda v: 2 * v, code="def grad_norm(v):\n    return 2 * v"),
+    Misconception("sign-lost", "The gradient keeps the sign of each entry of v; this one loses it.",
+                  wrong=lambda v: np.abs(v) / np.linalg.norm(v),
+                  code="def grad_norm(v):\n    return np.abs(v) / np.linalg.norm(v)"),
+)
+POINT_KIND_MISTAKES = (
+    Misconception("one-direction", "Looking along one direction is not enough: f must be compared in every "
+                  "direction around the point.", wrong="minimum", code='point_kind = "minimum"'),
+)
+
 
 REFERENCES = {
     "df_beta": Function(df_beta, beta_cases, BETA_DOMAIN),
     "dg_beta": Function(dg_beta, beta_cases, BETA_DOMAIN),
-    "grad_norm": Function(grad_norm, grad_norm_cases, GRAD_NORM_DOMAIN),
+    "grad_norm": Function(grad_norm, grad_norm_cases, GRAD_NORM_DOMAIN, misconceptions=GRAD_NORM_MISTAKES),
     "grad_L": Function(grad_L, grad_L_cases, GRAD_L_DOMAIN),
     "grad_sum": Value(gradient_component_sum),
     "critical_point": Value(critical_point),
-    "point_kind": Value(classify_critical_point),
+    "point_kind": Value(classify_critical_point, misconceptions=POINT_KIND_MISTAKES),
 }

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from mxnet import np, npx
 
-from d2lgrade.reference import Value
+from d2lgrade.reference import Misconception, Value
 from solutions.context import default_context
 
 npx.set_np()
@@ -103,11 +103,26 @@ def exercise4_dx_dy() -> float:
     """The integral over y in [0, 1] of (the integral over x in [0, 2] of f(x, y) dx) dy."""
     return iterated(lambda y, x: f4(x, y), inner_hi=2.0, outer_hi=1.0)
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+INTEGRAL1_MISTAKES = (
+    Misconception("log10", "The antiderivative of 1/x is the natural logarithm, not log base 10.",
+                  wrong=lambda: math.log10(2), code="import math\nintegral1 = math.log10(2)"),
+)
+INTEGRAL2_MISTAKES = (
+    Misconception("limits-unchanged", "After substituting u = x², the limits of integration change as well.",
+                  wrong=lambda: 0.5 * (1 - math.cos(math.sqrt(math.pi))),
+                  code="import math\nintegral2 = 0.5 * (1 - math.cos(math.sqrt(math.pi)))"),
+)
+ITERATED_DX_DY_MISTAKES = (
+    Misconception("order-never-matters", "Swapping the order of integration needs Fubini's condition, which this f "
+                  "does not meet.", wrong=exercise4_dy_dx, code="iterated_dx_dy = iterated_dy_dx"),
+)
+
 
 REFERENCES = {
-    "integral1": Value(exercise1),
-    "integral2": Value(exercise2),
+    "integral1": Value(exercise1, misconceptions=INTEGRAL1_MISTAKES),
+    "integral2": Value(exercise2, misconceptions=INTEGRAL2_MISTAKES),
     "integral3": Value(exercise3),
     "iterated_dy_dx": Value(exercise4_dy_dx),
-    "iterated_dx_dy": Value(exercise4_dx_dy),
+    "iterated_dx_dy": Value(exercise4_dx_dy, misconceptions=ITERATED_DX_DY_MISTAKES),
 }

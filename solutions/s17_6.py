@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value, regions
+from d2lgrade.reference import Function, Misconception, Value, regions
 from solutions.context import default_context
 
 npx.set_np()
@@ -79,14 +79,28 @@ def joint_moments(num: int = 2000) -> dict[str, float]:
     e_x, e_y, e_xy = (X * p).sum(), (Y * p).sum(), (X * Y * p).sum()
     return {"e_x": float(e_x), "e_y": float(e_y), "e_xy": float(e_xy), "cov": float(e_xy - e_x * e_y)}
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+LAPLACE_STD_MISTAKES = (
+    Misconception("variance", "That is the variance; the standard deviation is its square root.",
+                  wrong=lambda: laplace_moments()[1] ** 2, code="laplace_std = 2.0"),
+)
+CHEBYSHEV_MISTAKES = (
+    Misconception("alpha-not-squared", "Chebyshev's bound falls with the square of the number of standard "
+                  "deviations.", wrong=lambda: 1 / ((9.0 - 1.0) / 2.0), code="chebyshev_max = 1 / 4"),
+)
+COV_XY_MISTAKES = (
+    Misconception("uniform-means", "E[X] and E[Y] are the means under this density, not the uniform one's 1/2.",
+                  wrong=lambda: joint_moments()["e_xy"] - 0.25, code="cov_xy = e_xy - 1 / 4"),
+)
+
 
 REFERENCES = {
     "p_gt_2": Value(lambda: tail_prob(2.0)),
     "tail_prob": Function(tail_prob, tail_prob_cases, TAIL_PROB_DOMAIN),
     "laplace_mean": Value(lambda: laplace_moments()[0]),
-    "laplace_std": Value(lambda: laplace_moments()[1]),
-    "chebyshev_max": Value(chebyshev_bound),
+    "laplace_std": Value(lambda: laplace_moments()[1], misconceptions=LAPLACE_STD_MISTAKES),
+    "chebyshev_max": Value(chebyshev_bound, misconceptions=CHEBYSHEV_MISTAKES),
     "believe": Value(believe),
     "e_xy": Value(lambda: joint_moments()["e_xy"]),
-    "cov_xy": Value(lambda: joint_moments()["cov"]),
+    "cov_xy": Value(lambda: joint_moments()["cov"], misconceptions=COV_XY_MISTAKES),
 }

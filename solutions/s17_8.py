@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Region, Value, regions
+from d2lgrade.reference import Function, Misconception, Region, Value, regions
 from solutions.context import default_context
 from solutions.domain import values
 
@@ -95,11 +95,41 @@ NB_DOMAIN = (
     Region("a feature constant within a class", _constant_in_a_class),
 )
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+def _smoothed_feature_probs() -> np.ndarray:
+    """The book's pseudo-counts, (n_ic + 1) / (n_c + 1), where the task asks for plain frequencies."""
+    X, y = xor_data()
+    n_c = class_priors(y) * y.shape[0]
+    return (feature_probs(X, y) * n_c + 1) / (n_c + 1)
+
+
+P_XY_MISTAKES = (
+    Misconception("pseudo-counts", "The book's pseudo-counts smooth the frequencies; this task asks for the plain "
+                  "ones.", wrong=_smoothed_feature_probs, code="P_xy = (np.array([[1, 1], [1, 1]]) + 1) / (2 + 1)"),
+)
+NB_POSTERIORS_MISTAKES = (
+    Misconception("unnormalised", "p(x | y) p(y) is the joint; the posterior divides it by its sum over the classes.",
+                  wrong=lambda X, y: nb_posteriors(X, y) * _evidence(X, y),
+                  code="def nb_posteriors(X, y):\n    X = X.astype('float32')\n"
+                       "    P_y = np.array([(y == 0).mean(), (y == 1).mean()])\n"
+                       "    P_xy = np.stack([X[y == 0].mean(axis=0), X[y == 1].mean(axis=0)], axis=1)\n"
+                       "    x = X.reshape(X.shape[0], X.shape[1], 1)\n"
+                       "    return (P_xy * x + (1 - P_xy) * (1 - x)).prod(axis=1) * P_y"),
+)
+
+
+def _evidence(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """p(x_j) for every training point, shape (n, 1): the normaliser of nb_posteriors."""
+    X = np.array(X, dtype="float64", ctx=CTX)
+    P_xy, P_y = feature_probs(X, y), class_priors(y)
+    x = X.reshape(X.shape[0], X.shape[1], 1)
+    return ((P_xy * x + (1 - P_xy) * (1 - x)).prod(axis=1) * P_y).sum(axis=1, keepdims=True)
+
 
 REFERENCES = {
     "P_y": Value(lambda: class_priors(xor_data()[1])),
-    "P_xy": Value(lambda: feature_probs(*xor_data())),
-    "nb_posteriors": Function(nb_posteriors, nb_posteriors_cases, NB_DOMAIN),
+    "P_xy": Value(lambda: feature_probs(*xor_data()), misconceptions=P_XY_MISTAKES),
+    "nb_posteriors": Function(nb_posteriors, nb_posteriors_cases, NB_DOMAIN, misconceptions=NB_POSTERIORS_MISTAKES),
     "posteriors": Value(lambda: nb_posteriors(*xor_data())),
     "classifies_correctly": Value(classifies_correctly),
 }

@@ -13,7 +13,7 @@ import math
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Value, regions
+from d2lgrade.reference import Function, Misconception, Value, regions
 from solutions.context import default_context
 from solutions.domain import values
 
@@ -182,11 +182,59 @@ CONFIDENCE_DOMAIN = (
 )
 SUMMARY_DOMAIN = regions("num_datasets", the_books_100=lambda k: k == 100, tens_of_thousands=lambda k: k >= 20_000)
 
+# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+MAX_STATS_MISTAKES = (
+    Misconception("bias-sign", "The bias is E[estimate] - theta: the maximum undershoots theta.",
+                  wrong=lambda theta, n: max_estimator_stats(theta, n) * np.array([-1.0, 1.0, 1.0], dtype="float64", ctx=CTX),
+                  code="def max_estimator_stats(theta, n):\n    bias = theta / (n + 1)\n"
+                       "    var = n * theta**2 / ((n + 1)**2 * (n + 2))\n    return [bias, var**0.5, var + bias**2]"),
+    Misconception("variance-for-std", "The middle entry is the standard deviation, not the variance.",
+                  wrong=lambda theta, n: _with_variance(max_estimator_stats(theta, n)),
+                  code="def max_estimator_stats(theta, n):\n    bias = -theta / (n + 1)\n"
+                       "    var = n * theta**2 / ((n + 1)**2 * (n + 2))\n    return [bias, var, var + bias**2]"),
+)
+TWICE_MEAN_MISTAKES = (
+    Misconception("variance-for-std", "The middle entry is the standard deviation, not the variance.",
+                  wrong=lambda theta, n: _with_variance(twice_mean_stats(theta, n)),
+                  code="def twice_mean_stats(theta, n):\n    var = theta**2 / (3 * n)\n    return [0.0, var, var]"),
+    Misconception("variance-of-one-draw", "Var(2 X̄) = 4 Var(X̄) = 4 Var(X) / n: the factor 4 or the 1/n is missing.",
+                  wrong=lambda theta, n: [0.0, theta / math.sqrt(12 * n), theta**2 / (12 * n)],
+                  code="def twice_mean_stats(theta, n):\n    var = theta**2 / (12 * n)\n    return [0.0, var**0.5, var]"),
+)
+BETTER_MISTAKES = (
+    Misconception("unbiased-is-better", "Unbiased is not the same as better: compare the mean squared errors.",
+                  wrong="twice_mean", code='better = "twice_mean"'),
+)
+CONFIDENCE_MISTAKES = (
+    Misconception("ddof-0", "The interval uses the sample standard deviation with ddof=1 (17.9.9).",
+                  wrong=lambda s, t: _interval(s, t, ddof=0),
+                  code="def confidence_interval(samples, t_star):\n    N = samples.shape[0]\n"
+                       "    half = t_star * samples.std() / np.sqrt(N)\n"
+                       "    return [samples.mean() - half, samples.mean() + half]"),
+    Misconception("no-sqrt-n", "The standard error of the mean divides the standard deviation by sqrt(N).",
+                  wrong=lambda s, t: _interval(s, t, ddof=1, sqrt_n=False),
+                  code="def confidence_interval(samples, t_star):\n    half = t_star * samples.std(ddof=1)\n"
+                       "    return [samples.mean() - half, samples.mean() + half]"),
+)
+
+
+def _with_variance(stats: np.ndarray) -> np.ndarray:
+    """[bias, variance, mse] where [bias, standard deviation, mse] is asked."""
+    return stats * np.array([1.0, 0.0, 1.0], dtype="float64", ctx=CTX) + \
+        stats ** 2 * np.array([0.0, 1.0, 0.0], dtype="float64", ctx=CTX)
+
+
+def _interval(samples: np.ndarray, t_star: float, ddof: int, sqrt_n: bool = True) -> np.ndarray:
+    s = np.array(samples, dtype="float64", ctx=CTX)
+    half = t_star * s.std(ddof=ddof) / (math.sqrt(s.shape[0]) if sqrt_n else 1.0)
+    return np.stack([s.mean() - half, s.mean() + half])
+
 
 REFERENCES = {
-    "max_estimator_stats": Function(max_estimator_stats, validated_stats_cases, STATS_DOMAIN),
-    "twice_mean_stats": Function(twice_mean_stats, validated_stats_cases, STATS_DOMAIN),
-    "better": Value(better_estimator),
-    "confidence_interval": Function(confidence_interval, confidence_interval_cases, CONFIDENCE_DOMAIN),
+    "max_estimator_stats": Function(max_estimator_stats, validated_stats_cases, STATS_DOMAIN, misconceptions=MAX_STATS_MISTAKES),
+    "twice_mean_stats": Function(twice_mean_stats, validated_stats_cases, STATS_DOMAIN, misconceptions=TWICE_MEAN_MISTAKES),
+    "better": Value(better_estimator, misconceptions=BETTER_MISTAKES),
+    "confidence_interval": Function(confidence_interval, confidence_interval_cases, CONFIDENCE_DOMAIN,
+                                    misconceptions=CONFIDENCE_MISTAKES),
     "interval_summary": Function(interval_summary_bounds, interval_summary_cases, SUMMARY_DOMAIN),
 }

@@ -76,6 +76,8 @@ def gradescope_json(result: SubmissionResult, visibility: str = "visible") -> di
             "status": q.status,
             "output": q.output,
             "visibility": visibility,
+            **({"misconception": q.misconception} if q.misconception else {}),
+            **({"answer": q.answer} if q.answer is not None else {}),
         }
         for q in result.autograded
     ]

@@ -119,6 +119,28 @@ def _grade_samples(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    """The class report of one assignment, or of the course (students × sections), from the results JSON."""
+    from d2lgrade.classreport import ReportError, assignment_report, course_report
+    from d2lgrade.classreport_html import write_assignment_report, write_course_report
+
+    course = _course(args)
+    if bool(args.assignment) == bool(args.whole_course):
+        raise UsageError("give one assignment (`d2lgrade report s02_3`) or --course, not both nor neither")
+    results, output = _output(course, args.results), _output(course, args.output)
+    try:
+        if args.whole_course:
+            index = write_course_report(course_report(course, results), output / "course")
+        else:
+            _known(course, [args.assignment])
+            index = write_assignment_report(assignment_report(course, args.assignment, results),
+                                            output / args.assignment)
+    except ReportError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {index} (open it in a browser; the PNG figures are beside it)")
+    return 0
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
@@ -167,6 +189,18 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("samples", help="regenerate the sample submissions from release/ and the scenarios")
     s.add_argument("assignments", nargs="*")
     s.set_defaults(run=_samples)
+    r = sub.add_parser("report", help="a class report (HTML + PNG): scores, pass rates, frequent wrong answers",
+                       description="Reads <results>/<assignment>/*.json (what `d2lgrade grade` writes) and the "
+                                   "bundle (build/<assignment>/bundle.json, for titles and declared misconceptions). "
+                                   "Writes <output>/<assignment>/index.html with scores.png and questions.png beside "
+                                   "it, or with --course <output>/course/index.html (students × sections) with "
+                                   "heatmap.png. The folder is self-contained: copy it anywhere and open index.html.")
+    r.add_argument("assignment", nargs="?", help="the assignment to report on")
+    r.add_argument("--course", dest="whole_course", action="store_true",
+                   help="report on the whole course: students × sections")
+    r.add_argument("--results", default="results", help="where the results JSON are (default: results/)")
+    r.add_argument("--output", default="reports", help="where reports are written (default: reports/)")
+    r.set_defaults(run=_report)
     gs = sub.add_parser("grade-samples", help="grade every bundled sample submission and print a table")
     gs.add_argument("--output", default="results")
     gs.set_defaults(run=_grade_samples)

@@ -76,6 +76,7 @@ def gradescope_json(result: SubmissionResult, visibility: str = "visible") -> di
             "status": q.status,
             "output": q.output,
             "visibility": visibility,
+            **_extra_data(q),
         }
         for q in result.autograded
     ]
@@ -87,6 +88,13 @@ def gradescope_json(result: SubmissionResult, visibility: str = "visible") -> di
     lines.extend(result.notes)
     return {"score": round(result.score, 5), "output": "\n".join(lines), "stdout_visibility": "hidden",
             "tests": tests}
+
+
+def _extra_data(q: QuestionResult) -> dict[str, Any]:
+    """What a class report groups by, under Gradescope's ``extra_data`` (its schema has no other free keys)."""
+    extra = {"misconception": q.misconception, "answer": q.answer}
+    extra = {k: v for k, v in extra.items() if v is not None}
+    return {"extra_data": extra} if extra else {}
 
 
 def course_table(results: Iterable[SubmissionResult], assignments: Sequence[str]) -> str:

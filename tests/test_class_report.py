@@ -46,9 +46,10 @@ def direct_counts(folder: Path) -> dict[str, object]:
         for t in data["tests"]:
             q = t["name"].split(": ", 1)[1]
             passed[q] += t["status"] == "passed"
-            if t["status"] != "passed" and "answer" in t:
+            answer = t.get("extra_data", {}).get("answer")
+            if t["status"] != "passed" and answer is not None:
                 checked_wrong[q] += 1
-                answers.setdefault(q, Counter())[t["answer"]] += 1
+                answers.setdefault(q, Counter())[answer] += 1
     return {"n": len(files), "scores": sorted(scores), "passed": passed, "checked_wrong": checked_wrong,
             "answers": answers}
 
@@ -72,7 +73,7 @@ def test_page_escapes_answers_and_shows_declared_misconceptions(tmp_path):
     results.mkdir(parents=True)
     for student, answer, misconception in (("a", evil, None), ("b", evil, None), ("c", "1", "off_by_one")):
         test = {"name": "Exercise 1: q1", "score": 0.0, "max_score": 1.0, "status": "failed", "output": evil,
-                "answer": answer, **({"misconception": misconception} if misconception else {})}
+                "extra_data": {"answer": answer, **({"misconception": misconception} if misconception else {})}}
         (results / f"{student}.json").write_text(results_json([test]))
     (results / "d.json").write_text(results_json([{"name": "Exercise 1: q1", "score": 1.0, "max_score": 1.0,
                                                    "status": "passed", "output": "Correct."}]))

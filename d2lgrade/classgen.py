@@ -25,8 +25,8 @@ import nbformat
 from d2lgrade.course import Course
 from d2lgrade.samples import fill, parse_scenario, samples_dir
 
-HOSTILE_EVERY = 50
-"""One student in this many hands in something hostile."""
+HOSTILE_EVERY = 25
+"""One student in this many hands in something hostile (the 8th, the 33rd, ...: a class of 40 has both kinds)."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ HOSTILE_CELL = ('print("<script>alert(1)</script>")\n'
 
 def hostile(m: Material, k: int, rng: random.Random) -> bytes:
     """Bytes of a hostile submission: markup printed and displayed around right answers, or not a notebook."""
-    if k % 2:
+    if k % 2 == 0:
         return b"<html><script>alert('not a notebook')</script></html>"
     answers = {t.cell: m.complete.get(t.cell, random_answer(t, rng)) for t in m.tasks}
     first = m.tasks[0].cell
@@ -151,7 +151,7 @@ def hostile(m: Material, k: int, rng: random.Random) -> bytes:
 def submission(m: Material, index: int, seed: int) -> bytes:
     """Student ``index``'s file: deterministic in (seed, index)."""
     rng = random.Random(f"{seed}:{index}")
-    if index % HOSTILE_EVERY == HOSTILE_EVERY - 1:
+    if index % HOSTILE_EVERY == 7:
         return hostile(m, index // HOSTILE_EVERY, rng)
     skill = rng.betavariate(2.5, 1.5)  # most students get most right; a tail does not
     return nbformat.writes(fill(m.release, student_answers(m, rng, skill), f"student {index}")).encode()

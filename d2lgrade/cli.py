@@ -78,7 +78,7 @@ def _validate(args: argparse.Namespace) -> int:
         result = grade_bytes(assignment, path.read_bytes(), "instructor", path.name).result
         wrong = [q for q in result.autograded if q.status != "passed"]
         failed += bool(wrong)
-        print(f"{a}: {result.score:g} / {result.max_score:g}" + ("" if not wrong else "  FAILS:"))
+        print(f"{a}: {result.totals}" + ("" if not wrong else "  FAILS:"))
         for q in wrong:
             print(f"    {q.id}: {q.output}")
         for note in result.notes:

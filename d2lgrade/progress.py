@@ -32,8 +32,7 @@ class Progress:
     def done(self, student: str, result: SubmissionResult) -> None:
         self.failed += result.problem is not None
         problem = f"  ({result.problem})" if result.problem else ""
-        by_hand = f", {result.manual_points:g} to grade by hand" if result.manual_points else ""
-        self._advance(f"{result.assignment} {student}: {result.score:g} / {result.max_score:g} autograded{by_hand}{problem}")
+        self._advance(f"{result.assignment} {student}: {result.totals}{problem}")
 
     def _advance(self, line: str) -> None:
         self.count += 1

@@ -34,6 +34,13 @@ class Progress:
         problem = f"  ({result.problem})" if result.problem else ""
         self._advance(f"{result.assignment} {student}: {result.totals}{problem}")
 
+    def say(self, line: str) -> None:
+        """A line that is not a submission's (a batch's summary), printed above the bar when there is one."""
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            self.log(line)
+
     def _advance(self, line: str) -> None:
         self.count += 1
         if self.bar is not None:

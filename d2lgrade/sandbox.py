@@ -49,6 +49,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -271,6 +272,24 @@ class Holder:
         except (ValueError, KeyError, TypeError):
             self.close()
             raise SandboxUnavailable(f"bubblewrap failed to build the sandbox: {self.error()}") from None
+        self._wait_until_built()
+
+    def _wait_until_built(self, seconds: float = 30.0) -> None:
+        """bubblewrap reports the child's pid before the child has mounted the sandbox: a kernel that joined its
+        namespaces then could find no /scratch (seen on a loaded machine). The child execs ``sleep`` last."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{self.pid}/cmdline", "rb") as f:
+                    if f.read().startswith(b"/usr/bin/sleep\0"):
+                        return
+            except OSError:
+                break  # the child is gone: bubblewrap failed
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.002)
+        self.close()
+        raise SandboxUnavailable(f"bubblewrap did not finish building the sandbox: {self.error() or 'timed out'}")
 
     def error(self) -> str:
         if self.process.stderr is None:

@@ -1,5 +1,5 @@
 # Everything a new machine needs, from pinned versions (requirements/lock.txt).
-# `make grade`: set up, build the course, grade the bundled sample submissions, print the table.
+# `make grade`: set up, build what changed, grade the bundled sample submissions into a demo gradebook, print the table.
 # `make test`: set up and run the test suite.
 
 PYTHON ?= python3
@@ -37,8 +37,9 @@ env: $(VENV)/.installed
 build: env
 	d2lgrade build
 
-grade: build
-	d2lgrade grade-samples --output results
+# Builds what changed itself (registering releases in the demo gradebook, not the course's), then grades.
+grade: env
+	d2lgrade grade-samples --output results/demo
 
 test: env
 	ruff check d2lgrade solutions tests tools

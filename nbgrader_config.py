@@ -13,6 +13,11 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
+# Who reads what the grader writes (README, "Who can read what"): the instructor and the course folder's group.
+# True: several instructors write the course, so files and folders are group-writable (nbgrader's convention).
+c.CourseDirectory.groupshared = False
+# nbgrader's own autograde writes autograded/ world-readable (444) by default: group-readable only, like d2lgrade.
+c.Autograde.permissions = 660 if c.CourseDirectory.groupshared else 640
 
 # The exchange (release, fetch, submit, collect, feedback): inside the course folder unless the machine has
 # a shared one (e.g. /srv/nbgrader/exchange); `d2lgrade build` creates it, writable by students (sticky).

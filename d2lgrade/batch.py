@@ -18,9 +18,11 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from d2lgrade.access import Access
 from d2lgrade.cluster import grade_on_cluster
 from d2lgrade.course import Course
 from d2lgrade.grade import INTERNAL_ERROR, MAX_NOTEBOOK_BYTES, Assignment, Job, rejected_result
@@ -223,28 +225,30 @@ def grade_submissions(course: Course, assignment_id: str, submissions: Iterable[
 
 def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submission] | Intake, output: Path,
               gradebook: bool = True, log: Callable[[str], None] = say, jobs: int = 1,
-              regrade: bool = False, cluster: str | None = None) -> BatchReport:
+              regrade: bool = False, cluster: str | None = None, pool: ProcessPoolExecutor | None = None,
+              progress: Progress | None = None) -> BatchReport:
     """The batch loop: one catch-all per submission, a log file for the instructor, a report for the summary.
 
     Submissions whose bytes were already graded against the same bundle are kept as they are unless
     ``regrade``; a batch killed at any moment and run again ends as an uninterrupted run would. Grading
-    runs in this process (one job), on ``jobs`` worker processes, or on the Dask scheduler at ``cluster``."""
+    runs in this process (one job), on ``jobs`` worker processes (``pool``'s, when several batches share them),
+    or on the Dask scheduler at ``cluster``. ``progress``: one bar for several batches (kept open)."""
     intake = submissions if isinstance(submissions, Intake) else Intake(list(submissions))
     assignment = Assignment.load(course.bundle_path(assignment_id))
     if gradebook:
         ensure_assignment(course, assignment_id)
-    (output / assignment_id).mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(output / assignment_id / "grading.log", encoding="utf-8", errors="backslashreplace")
+    handler = logging.FileHandler(_log_file(course.access, output / assignment_id / "grading.log"), encoding="utf-8",
+                                  errors="backslashreplace")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.getLogger("d2lgrade").addHandler(handler)
     report = BatchReport(refused=list(intake.refused))
-    ledger = Ledger(output / assignment_id, digest(course.bundle_path(assignment_id).read_bytes()))
-    shown_progress = Progress(len(intake.submissions), log)
+    ledger = Ledger(output / assignment_id, digest(course.bundle_path(assignment_id).read_bytes()), course.access)
+    shown_progress = progress or Progress(len(intake.submissions), log)
     try:
         works = _works(course, assignment, intake.submissions, ledger, output, gradebook, regrade, report,
                        shown_progress)
         graded = {s.student for s in intake.submissions}
-        graded_jobs = grade_on_cluster(assignment, works, cluster) if cluster else grade_all(assignment, works, jobs)
+        graded_jobs = grade_on_cluster(assignment, works, cluster) if cluster else grade_all(assignment, works, jobs, pool)
         for (sub, sha), job in graded_jobs:
             result = _finish(course, sub, job, output, gradebook, report)
             if not job.failed_step and result.problem != INTERNAL_ERROR:
@@ -256,15 +260,24 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
             LOG.warning("not graded: %s: %s", refusal.name, refusal.reason)
             log(f"{assignment_id} not graded: {refusal.name}: {refusal.reason}")
             if refusal.student and refusal.student not in graded:
-                _write_refusal(assignment, refusal, output)
+                _write_refusal(assignment, refusal, output, course.access)
             if gradebook:
                 _archive_refused(course, assignment_id, refusal)
-        shown_progress.close()
+        if progress is None:
+            shown_progress.close()
         _summary(assignment_id, report, log)
     finally:
         logging.getLogger("d2lgrade").removeHandler(handler)
         handler.close()
     return report
+
+
+def _log_file(access: Access, path: Path) -> Path:
+    """The batch's log, made with the course's group and mode before the first line goes in (it names students)."""
+    access.folder(path.parent)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, access.file_mode))
+    access.file(path)
+    return path
 
 
 def _works(course: Course, assignment: Assignment, submissions: list[Submission], ledger: Ledger, output: Path,
@@ -295,11 +308,11 @@ def _works(course: Course, assignment: Assignment, submissions: list[Submission]
             except Exception:  # not kept, so not graded: a zero saying so, and the rerun grades it
                 LOG.exception("internal error for student %s (%s) in step archive", sub.student, name)
                 report.internal_errors.append(f"{sub.student} ({name}): step archive")
-                result = _internal_zero(assignment, sub, name, output)
+                result = _internal_zero(assignment, sub, name, output, course.access)
                 report.results.append(result)
                 shown_progress.done(sub.student, result)
                 continue
-        yield (sub, sha), Work(sub.student, name, raw)
+        yield (sub, sha), Work(sub.student, name, raw, aid)
 
 
 def _finish(course: Course, sub: Submission, job: Job, output: Path, gradebook: bool,
@@ -316,24 +329,26 @@ def _finish(course: Course, sub: Submission, job: Job, output: Path, gradebook: 
         if not sub.path.name.endswith(".ipynb") and result.problem is None:
             result = replace(result, notes=(*result.notes, f"{name} does not end in .ipynb; it was graded as a notebook."))
         step = "write results"
-        write_atomic(results_path(output, aid, sub.student), json.dumps(gradescope_json(result), indent=2).encode())
+        write_atomic(results_path(output, aid, sub.student), json.dumps(gradescope_json(result), indent=2).encode(),
+                     course.access)
         if gradebook:
             step = "record"
             record(course, job, notebook)
     except Exception:
         LOG.exception("internal error for student %s (%s) in step %s", sub.student, name, step)
         report.internal_errors.append(f"{sub.student} ({name}): step {step}")
-        result = _internal_zero(assignment, sub, name, output)
+        result = _internal_zero(assignment, sub, name, output, course.access)
     return result
 
 
-def _internal_zero(assignment: Assignment, sub: Submission, name: str, output: Path) -> SubmissionResult:
+def _internal_zero(assignment: Assignment, sub: Submission, name: str, output: Path,
+                   access: Access) -> SubmissionResult:
     """A zero saying grading failed on our side; its results JSON written if at all possible."""
     job = Job(assignment, sub.student, name, b"", Path("."))
     result = rejected_result(job, INTERNAL_ERROR)
     try:
         write_atomic(results_path(output, assignment.bundle.assignment, sub.student),
-                     json.dumps(gradescope_json(result), indent=2).encode())
+                     json.dumps(gradescope_json(result), indent=2).encode(), access)
     except Exception:
         LOG.exception("could not write the results of student %s either", sub.student)
     return result
@@ -353,14 +368,14 @@ def _archive_refused(course: Course, assignment_id: str, refusal: Refusal) -> No
         LOG.exception("could not keep the refused file %s", refusal.name)
 
 
-def _write_refusal(assignment: Assignment, refusal: Refusal, output: Path) -> None:
+def _write_refusal(assignment: Assignment, refusal: Refusal, output: Path, access: Access) -> None:
     """A refused file whose id is safe to use gets a results JSON with a zero and the reason."""
     assert refusal.student is not None
     job = Job(assignment, refusal.student, refusal.name, b"", Path("."))
     result = rejected_result(job, f"{refusal.name} was not graded: {refusal.reason}.")
     try:
         write_atomic(results_path(output, assignment.bundle.assignment, refusal.student),
-                     json.dumps(gradescope_json(result), indent=2).encode())
+                     json.dumps(gradescope_json(result), indent=2).encode(), access)
     except Exception:
         LOG.exception("could not write the refusal of %s", refusal.name)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def _build(args: argparse.Namespace) -> int:
     from d2lgrade.build import build
 
     course = _course(args)
-    build(course, _known(course, args.assignments) or None)
+    build(course, _known(course, args.assignments) or None, force=args.force)
     return 0
 
 
@@ -78,7 +79,7 @@ def _validate(args: argparse.Namespace) -> int:
         result = grade_bytes(assignment, path.read_bytes(), "instructor", path.name).result
         wrong = [q for q in result.autograded if q.status != "passed"]
         failed += bool(wrong)
-        print(f"{a}: {result.score:g} / {result.max_score:g}" + ("" if not wrong else "  FAILS:"))
+        print(f"{a}: {result.totals}" + ("" if not wrong else "  FAILS:"))
         for q in wrong:
             print(f"    {q.id}: {q.output}")
         for note in result.notes:
@@ -104,18 +105,38 @@ def _samples(args: argparse.Namespace) -> int:
 
 
 def _grade_samples(args: argparse.Namespace) -> int:
-    from d2lgrade.batch import Submission, grade_submissions
+    """The bundled samples of every assignment, graded into a demo gradebook beside their results: what
+    changed is built first, then everything is graded on ``--jobs`` workers shared by all assignments."""
+    from contextlib import nullcontext
+
+    from d2lgrade.batch import Submission, run_batch, say
+    from d2lgrade.build import build
+    from d2lgrade.grade import Assignment
+    from d2lgrade.progress import Progress
     from d2lgrade.results import course_table
     from d2lgrade.samples import samples_dir
+    from d2lgrade.workers import worker_pool
 
     course = _course(args)
+    output = _output(course, args.output)
+    demo = course.demo(output)
+    build(demo, log=lambda line: say(f"build: {line}"))
     assignments = course.assignments()
+    samples = {a: [Submission(f"sample-{p.stem}", p) for p in sorted(samples_dir(course, a).glob("*.ipynb"))]
+               for a in assignments}
+    progress = Progress(sum(map(len, samples.values())), say)
+    pool = worker_pool([Assignment.load(course.bundle_path(a)) for a in assignments], args.jobs) if args.jobs > 1 else None
     results = []
-    for a in assignments:
-        subs = [Submission(f"sample-{p.stem}", p) for p in sorted(samples_dir(course, a).glob("*.ipynb"))]
-        results += grade_submissions(course, a, subs, _output(course, args.output), gradebook=True, log=lambda _: None)
+    with pool or nullcontext() as workers:
+        for a in assignments:
+            report = run_batch(demo, a, samples[a], output, log=progress.say, jobs=args.jobs, regrade=True,
+                               pool=workers, progress=progress)
+            results += report.results
+    progress.close()
     print(course_table(results, assignments))
-    print(f"\nResults JSON: {args.output}/<assignment>/<student>.json; gradebook: {course.db_url}")
+    shown = os.path.relpath(output, Path.cwd())
+    print(f"\nResults JSON: {shown}/<assignment>/<student>.json; demo gradebook: {shown}/gradebook.db "
+          f"(the course's own, {course.db_url}, is not touched)")
     return 0
 
 
@@ -157,8 +178,10 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="d2lgrade", description=__doc__)
     p.add_argument("--course", metavar="DIR", help="the course folder (default: the one at or above the current folder)")
     sub = p.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="regenerate release/, the grading bundles and the Otter zips")
+    b = sub.add_parser("build", help="regenerate release/, the grading bundles and the Otter zips (what changed)")
     b.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    b.add_argument("--force", action="store_true",
+                   help="rebuild even assignments whose inputs have not changed since their build/<a>/stamp.json")
     b.set_defaults(run=_build)
     g = sub.add_parser("grade", help="grade a submission (.ipynb) or a folder of them",
                        description="Exit status: 0 every file graded or refused with its reason; 1 nothing "
@@ -201,8 +224,13 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--results", default="results", help="where the results JSON are (default: results/)")
     r.add_argument("--output", default="reports", help="where reports are written (default: reports/)")
     r.set_defaults(run=_report)
-    gs = sub.add_parser("grade-samples", help="grade every bundled sample submission and print a table")
-    gs.add_argument("--output", default="results")
+    gs = sub.add_parser("grade-samples", help="build what changed, grade every bundled sample submission into a demo "
+                                              "gradebook (never the course's) and print a table")
+    gs.add_argument("--output", default="results/demo",
+                    help="where the results JSON and the demo's gradebook.db, submitted/ and autograded/ go "
+                         "(default: results/demo/)")
+    gs.add_argument("--jobs", type=_positive, default=default_jobs(),
+                    help=f"submissions graded at once (default: this machine's cores, {default_jobs()})")
     gs.set_defaults(run=_grade_samples)
     return p
 

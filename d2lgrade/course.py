@@ -14,9 +14,12 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from d2lgrade.access import Access
 from d2lgrade.spec import NotebookSpec, SpecError, read_spec
 
 CONFIG_FILE = "nbgrader_config.py"
+RECORD_FOLDERS = ("submitted_directory", "autograded_directory", "feedback_directory")
+"""nbgrader's folders that grading writes: under :attr:`Course.records` when it is set."""
 
 
 def section_key(section: str) -> tuple[int, ...]:
@@ -29,6 +32,23 @@ class Course:
     """Paths and settings of a course rooted at ``root`` (the folder with nbgrader_config.py)."""
 
     root: Path
+    records: Path | None = None
+    """Where grading keeps nbgrader's records instead of the course's own (``submitted/``, ``autograded/``,
+    ``refused/``, and a SQLite gradebook there): the demo of the bundled samples, which must never reach
+    the real gradebook. None: the course folder, and the gradebook nbgrader_config.py names."""
+
+    def demo(self, records: Path) -> Course:
+        """This course with its records in ``records`` (see :attr:`records`)."""
+        return Course(self.root, records)
+
+    @property
+    def records_root(self) -> Path:
+        return self.records or self.root
+
+    @cached_property
+    def access(self) -> Access:
+        """Modes and group of what the grader writes here (see :mod:`d2lgrade.access`)."""
+        return Access.for_course(self.root, bool(self.config.CourseDirectory.get("groupshared", False)))
 
     @classmethod
     def find(cls, start: Path | None = None) -> Course:
@@ -45,15 +65,25 @@ class Course:
 
     @property
     def db_url(self) -> str:
-        """nbgrader's ``CourseDirectory.db_url``; ``D2LGRADE_DB_URL`` overrides it (e.g. a scratch database)."""
+        """nbgrader's ``CourseDirectory.db_url``; ``D2LGRADE_DB_URL`` overrides it (e.g. a scratch database);
+        with :attr:`records`, ``records/gradebook.db`` whatever those say."""
+        if self.records is not None:
+            return f"sqlite:///{self.records / 'gradebook.db'}"
         url = os.environ.get("D2LGRADE_DB_URL") or str(self.config.CourseDirectory.get("db_url", "sqlite:///gradebook.db"))
         prefix = "sqlite:///"
         if url.startswith(prefix) and not os.path.isabs(url[len(prefix):]):
             url = prefix + str(self.root / url[len(prefix):])  # relative to the course, not the caller
         return url
 
+    @property
+    def db_path(self) -> Path | None:
+        """The gradebook's file, when it is a SQLite one."""
+        prefix = "sqlite:///"
+        return Path(self.db_url[len(prefix):]) if self.db_url.startswith(prefix) else None
+
     def folder(self, trait: str, default: str) -> Path:
-        return self.root / str(self.config.CourseDirectory.get(trait, default))
+        base = self.records_root if trait in RECORD_FOLDERS else self.root
+        return base / str(self.config.CourseDirectory.get(trait, default))
 
     @property
     def source_dir(self) -> Path:

@@ -14,6 +14,7 @@ of written answers), ``generate_feedback`` and ``export`` work on what it grades
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import tempfile
@@ -26,18 +27,25 @@ from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, Clear
 from nbgrader.utils import compute_checksum, parse_utc
 from sqlalchemy.exc import SAWarning
 
+from d2lgrade.access import Access
 from d2lgrade.course import Course
 from d2lgrade.defang import defang
 from d2lgrade.execute import is_test_cell
 from d2lgrade.grade import Job
 from d2lgrade.results import SubmissionResult
 
+_QUIET = logging.getLogger("d2lgrade.nbgrader")
+"""nbgrader's preprocessors warn for every answer cell a student changed (as every answer does): errors only."""
+_QUIET.setLevel(logging.ERROR)
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so a killed run leaves the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+def write_atomic(path: Path, data: bytes, access: Access) -> None:
+    """Write via a temporary file and rename, so a killed run leaves the old file or the new one; the file has
+    the course's group and mode before it appears (``access``: see :mod:`d2lgrade.access`)."""
+    access.folder(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        access.descriptor(fd, path)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -58,12 +66,12 @@ def archive(course: Course, assignment: str, notebook: str, student: str, raw: b
     stamp = submitted_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
     if target.is_file() and target.read_bytes() == raw:
         if submitted_at or not (folder / "timestamp.txt").is_file():
-            write_atomic(folder / "timestamp.txt", stamp.encode())
+            write_atomic(folder / "timestamp.txt", stamp.encode(), course.access)
         return target  # the same bytes (graded again, or graded where nbgrader collected them)
     if target.is_file():
         _keep_earlier(course, folder, student, assignment)
-    write_atomic(target, raw)
-    write_atomic(folder / "timestamp.txt", stamp.encode())
+    write_atomic(target, raw, course.access)
+    write_atomic(folder / "timestamp.txt", stamp.encode(), course.access)
     return target
 
 
@@ -73,23 +81,24 @@ def _keep_earlier(course: Course, folder: Path, student: str, assignment: str) -
     except OSError:
         when = "unknown-time"
     safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", when) or "unknown-time"
-    earlier = course.root / "submitted-earlier" / student / assignment / safe
-    earlier.mkdir(parents=True, exist_ok=True)
+    earlier = course.access.folder(course.records_root / "submitted-earlier" / student / assignment / safe)
     for item in folder.iterdir():
         if item.is_file() and not item.is_symlink():
-            write_atomic(earlier / item.name, item.read_bytes())
+            write_atomic(earlier / item.name, item.read_bytes(), course.access)
 
 
 def archive_refused(course: Course, assignment: str, name: str, raw: bytes) -> Path:
     """Keep a file intake refused, byte for byte, in ``refused/<assignment>/`` under its printable name."""
-    path = course.root / "refused" / assignment / name.replace("/", "__")
-    write_atomic(path, raw)
+    path = course.records_root / "refused" / assignment / name.replace("/", "__")
+    write_atomic(path, raw, course.access)
     return path
 
 
 def ensure_assignment(course: Course, assignment: str) -> None:
     """Register the assignment in this gradebook if the build ran against another database, with the due
     date ``nbgrader_config.py`` gives it (``c.D2LGrade.due_dates``), which nbgrader's late penalty reads."""
+    if course.db_path is not None:
+        course.access.folder(course.db_path.parent)  # a demo's records folder, made before SQLite creates the file
     with Gradebook(course.db_url) as gb:
         try:
             gb.find_assignment(assignment)
@@ -105,6 +114,15 @@ def ensure_assignment(course: Course, assignment: str) -> None:
     if due:
         with Gradebook(course.db_url) as gb:
             gb.update_or_create_assignment(assignment, duedate=parse_utc(due))
+    protect_gradebook(course)
+
+
+def protect_gradebook(course: Course) -> None:
+    """A SQLite gradebook holds every student's scores: the course's group and file mode, like the rest
+    (SQLite gives its journal files the database's mode)."""
+    path = course.db_path
+    if path is not None and path.is_file():
+        course.access.file(path)
 
 
 def record(course: Course, job: Job, notebook: str) -> None:
@@ -176,11 +194,12 @@ def _write_autograded(course: Course, job: Job, notebook: str, result: Submissio
     resources = {"nbgrader": {"notebook": notebook, "assignment": result.assignment, "student": result.student,
                               "db_url": course.db_url}}
     nb = nbformat.from_dict(job.notebook)
-    for pp in (DeduplicateIds(), OverwriteCells(), ClearHiddenTests(), CheckCellMetadata()):
+    for pp in (DeduplicateIds(log=_QUIET), OverwriteCells(log=_QUIET), ClearHiddenTests(log=_QUIET),
+               CheckCellMetadata(log=_QUIET)):
         nb, resources = pp.preprocess(nb, resources)
     annotate(nb, job, result)
     folder = course.folder("autograded_directory", "autograded") / result.student / result.assignment
-    write_atomic(folder / f"{notebook}.ipynb", nbformat.writes(defang(nb)).encode())
+    write_atomic(folder / f"{notebook}.ipynb", nbformat.writes(defang(nb)).encode(), course.access)
 
 
 def annotate(nb: nbformat.NotebookNode, job: Job, result: SubmissionResult) -> None:

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from d2lgrade.access import Access
 from d2lgrade.gradebook import write_atomic
 
 
@@ -25,6 +26,7 @@ class Ledger:
     """The assignment's results folder."""
     bundle: str
     """Hash of the bundle the submissions are graded against: a rebuilt assignment regrades everyone."""
+    access: Access
 
     def _entry(self, student: str) -> Path:
         return self.folder / ".ledger" / f"{student}.json"
@@ -41,4 +43,4 @@ class Ledger:
 
     def remember(self, student: str, submission: str, recorded: bool) -> None:
         entry = {"submission": submission, "bundle": self.bundle, "recorded": recorded}
-        write_atomic(self._entry(student), json.dumps(entry).encode())
+        write_atomic(self._entry(student), json.dumps(entry).encode(), self.access)

@@ -242,8 +242,7 @@ class D2LGradePlugin(AbstractOtterPlugin):
         if self.result is None:
             return ""
         r = self.result
-        lines = [f"{r.assignment}, {r.source}: {r.score:g} / {r.max_score:g} autograded points"
-                 + (f", {r.manual_points:g} more graded by a person" if r.manual_points else "")]
+        lines = [f"{r.assignment}, {r.source}: {r.totals}"]
         if r.problem:
             lines.append(f"Not graded: {r.problem}")
         width = max((len(entry_name(q)) for q in r.autograded), default=0)

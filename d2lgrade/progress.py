@@ -32,8 +32,14 @@ class Progress:
     def done(self, student: str, result: SubmissionResult) -> None:
         self.failed += result.problem is not None
         problem = f"  ({result.problem})" if result.problem else ""
-        by_hand = f", {result.manual_points:g} to grade by hand" if result.manual_points else ""
-        self._advance(f"{result.assignment} {student}: {result.score:g} / {result.max_score:g} autograded{by_hand}{problem}")
+        self._advance(f"{result.assignment} {student}: {result.totals}{problem}")
+
+    def say(self, line: str) -> None:
+        """A line that is not a submission's (a batch's summary), printed above the bar when there is one."""
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            self.log(line)
 
     def _advance(self, line: str) -> None:
         self.count += 1

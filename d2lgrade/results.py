@@ -60,6 +60,37 @@ class SubmissionResult:
     def manual_points(self) -> float:
         return sum(q.max_score for q in self.questions if q.status == MANUAL)
 
+    @property
+    def totals(self) -> Totals:
+        return Totals(self.score, self.max_score, self.manual_points, self.problem is not None)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A submission's points (or a sum of several), in the one wording the CLI, the course table, the results
+    JSON and the Otter report all use, so that an instructor reads the same numbers the same way everywhere."""
+
+    score: float
+    max_score: float
+    by_hand: float
+    """Points of written answers, left for a person (nbgrader's formgrader)."""
+    ungradable: bool = False
+    """The submission (or one of those summed) could not be graded as a whole: a zero with a reason."""
+
+    def __str__(self) -> str:
+        """``12 / 12 autograded, 5 to grade by hand``."""
+        by_hand = f", {self.by_hand:g} to grade by hand" if self.by_hand else ""
+        return f"{self.score:g} / {self.max_score:g} autograded{by_hand}"
+
+    def cell(self) -> str:
+        """The same numbers for a table cell: ``12 / 12 +5`` (``!``: not gradable, see its results JSON)."""
+        by_hand = f" +{self.by_hand:g}" if self.by_hand else ""
+        return f"{self.score:g} / {self.max_score:g}{by_hand}" + (" !" if self.ungradable else "")
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(self.score + other.score, self.max_score + other.max_score, self.by_hand + other.by_hand,
+                      self.ungradable or other.ungradable)
+
 
 def entry_name(q: QuestionResult) -> str:
     """A question's test name in results JSON: the same for ``d2lgrade grade`` and the Otter zip."""
@@ -80,9 +111,7 @@ def gradescope_json(result: SubmissionResult, visibility: str = "visible") -> di
         }
         for q in result.autograded
     ]
-    lines = [f"{result.assignment}: {result.score:g} / {result.max_score:g} autograded points."]
-    if result.manual_points:
-        lines.append(f"{result.manual_points:g} more points (written answers) are graded by a person.")
+    lines = [f"{result.assignment}: {result.totals}."]
     if result.problem:
         lines.append(result.problem)
     lines.extend(result.notes)
@@ -97,14 +126,23 @@ def _extra_data(q: QuestionResult) -> dict[str, Any]:
     return {"extra_data": extra} if extra else {}
 
 
+TABLE_LEGEND = ("Each cell: autograded score / max, +points of written answers to grade by hand "
+                "(! = not gradable, reason in its results JSON).")
+
+
 def course_table(results: Iterable[SubmissionResult], assignments: Sequence[str]) -> str:
-    """A student × assignment table of ``score / max`` (autograded points)."""
-    cells: dict[str, dict[str, str]] = {}
+    """A student × assignment table of each submission's totals, and each student's sum in words."""
+    cells: dict[str, dict[str, Totals]] = {}
     for r in results:
-        text = f"{r.score:g} / {r.max_score:g}" if r.problem is None else f"0 / {r.max_score:g} !"
-        cells.setdefault(r.student, {})[r.assignment] = text
-    header = ["student", *assignments]
-    rows = [[s, *(cells[s].get(a, "-") for a in assignments)] for s in sorted(cells)]
+        cells.setdefault(r.student, {})[r.assignment] = r.totals
+    header = ["student", *assignments, "total"]
+    rows = [[s, *(cells[s][a].cell() if a in cells[s] else "-" for a in assignments), str(_sum(cells[s].values()))]
+            for s in sorted(cells)]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in rows)])
+    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in rows)]
+    return "\n".join([*(line.rstrip() for line in lines), TABLE_LEGEND])
+
+
+def _sum(totals: Iterable[Totals]) -> Totals:
+    return sum(totals, Totals(0, 0, 0))

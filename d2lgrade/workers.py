@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ class Work:
     student: str
     source: str
     raw: bytes
+    assignment: str = ""
+    """Which of a shared pool's assignments (see :func:`worker_pool`); empty: the pool's only one."""
 
 
 def worker_policy(slot: int, base: int | None = None) -> Policy:
@@ -44,51 +47,75 @@ def worker_policy(slot: int, base: int | None = None) -> Policy:
 
 
 _WORKER: dict[str, Any] = {}
-"""The worker process's assignment, set once by its initializer (one per process, never swapped)."""
+"""The worker process's assignments by id ("" too, when it has one), set once by its initializer (never swapped);
+they share the worker's one template and sandbox user."""
 
 
-def _start_worker(bundle: Bundle, limits: Limits, slots: Any, base: int) -> None:
+def _start_worker(bundles: tuple[Bundle, ...], limits: Limits, slots: Any, base: int) -> None:
     slot = slots.get()
     factory = sandboxed_kernel_factory(worker_policy(slot, base))
-    _WORKER["assignment"] = Assignment.from_bundle(bundle, kernel_factory=factory, limits=limits)
+    for bundle in bundles:
+        _WORKER[bundle.assignment] = Assignment.from_bundle(bundle, kernel_factory=factory, limits=limits)
+    if len(bundles) == 1:
+        _WORKER[""] = _WORKER[bundles[0].assignment]
 
 
 def _grade_in_worker(work: Work) -> Job:
-    job = grade_bytes(_WORKER["assignment"], work.raw, work.student, work.source)
+    job = grade_bytes(_WORKER[work.assignment], work.raw, work.student, work.source)
     job.assignment, job.raw = None, b""  # type: ignore[assignment]  # the batch has both
     return job
 
 
-def grade_all(assignment: Assignment, works: Iterable[tuple[Any, Work]], jobs: int) -> Iterator[tuple[Any, Job]]:
-    """Each ``(key, work)`` graded, yielded as ``(key, job)`` as soon as it is done (in any order with
-    several jobs). At most ``2 * jobs`` submissions are in flight, so memory stays bounded."""
-    if jobs <= 1:
-        for key, work in works:
-            yield key, grade_bytes(assignment, work.raw, work.student, work.source)
-        return
+@contextmanager
+def worker_pool(assignments: Sequence[Assignment], jobs: int) -> Iterator[ProcessPoolExecutor]:
+    """``jobs`` workers that grade any of ``assignments``: started once for several batches (``d2lgrade
+    grade-samples``), since a worker's start (its template imports MXNet) costs more than a few submissions."""
     context = multiprocessing.get_context("spawn")
     slots = context.Queue()
     for slot in range(jobs):
         slots.put(slot)
+    bundles = tuple(a.bundle for a in assignments)
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
-                             initargs=(assignment.bundle, assignment.limits, slots, grader_uid_base())) as pool:
-        pending: dict[Future[Job], tuple[Any, Work]] = {}
-        source = iter(works)
-        exhausted = False
-        while pending or not exhausted:
-            while not exhausted and len(pending) < 2 * jobs:
-                try:
-                    key, work = next(source)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending[_submit(pool, work)] = (key, work)
-            if not pending:
+                             initargs=(bundles, assignments[0].limits, slots, grader_uid_base())) as pool:
+        yield pool
+
+
+def grade_all(assignment: Assignment, works: Iterable[tuple[Any, Work]], jobs: int,
+              pool: ProcessPoolExecutor | None = None) -> Iterator[tuple[Any, Job]]:
+    """Each ``(key, work)`` graded, yielded as ``(key, job)`` as soon as it is done (in any order with
+    several jobs). At most ``2 * jobs`` submissions are in flight, so memory stays bounded. ``pool``: workers
+    already started (:func:`worker_pool`), kept running afterwards."""
+    if pool is not None:
+        yield from _stream(pool, assignment, works, jobs)
+        return
+    if jobs <= 1:
+        for key, work in works:
+            yield key, grade_bytes(assignment, work.raw, work.student, work.source)
+        return
+    with worker_pool([assignment], jobs) as own:
+        yield from _stream(own, assignment, works, jobs)
+
+
+def _stream(pool: ProcessPoolExecutor, assignment: Assignment, works: Iterable[tuple[Any, Work]],
+            jobs: int) -> Iterator[tuple[Any, Job]]:
+    """Submissions fed to the pool as workers free up, results yielded as they come."""
+    pending: dict[Future[Job], tuple[Any, Work]] = {}
+    source = iter(works)
+    exhausted = False
+    while pending or not exhausted:
+        while not exhausted and len(pending) < 2 * jobs:
+            try:
+                key, work = next(source)
+            except StopIteration:
+                exhausted = True
                 break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                key, work = pending.pop(future)
-                yield key, job_of(future, assignment, work, "worker")
+            pending[_submit(pool, work)] = (key, work)
+        if not pending:
+            break
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            key, work = pending.pop(future)
+            yield key, job_of(future, assignment, work, "worker")
 
 
 def _submit(pool: ProcessPoolExecutor, work: Work) -> Future[Job]:

@@ -141,7 +141,20 @@ def verdict_function(contract: FunctionContract, tol: Tolerance, signature: Plai
         have = contract.returns.normalize(got)
         reason = have.message if isinstance(have, Problem) else differs(have, want, tol)
         if reason:
-            failures.append(f"test input {i + 1}: {reason}")
+            failures.append((i + 1, reason))
     if failures:
-        return f"`{contract.name}` is not right on {len(failures)} of {len(expected)} test inputs; first: {failures[0]}"
+        return _function_message(contract.name, len(expected), failures)
     return None
+
+
+def _function_message(name: str, cases: int, failures: list[tuple[int, str]]) -> str:
+    """Which test inputs are wrong (and so which are right), and why on the first: the inputs are hidden, so
+    naming them lets no answer be searched part by part, unlike counts of wrong entries (docs/authoring.md)."""
+    first, reason = failures[0]
+    if len(failures) == cases:
+        where = f"any of its {cases} test inputs" if cases > 1 else "its test input"
+    else:
+        numbers = [str(n) for n, _ in failures]
+        listed = numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} and {numbers[-1]}"
+        where = f"test input{'s' if len(numbers) > 1 else ''} {listed} of {cases} (right on the other {cases - len(failures)})"
+    return f"`{name}` is not right on {where}; on test input {first}: {reason}"

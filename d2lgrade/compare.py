@@ -143,7 +143,7 @@ def _specials_among(values: Iterable[object]) -> str:
     kinds = {("NaN" if math.isnan(x) else "infinite") for x in values if isinstance(x, float) and not math.isfinite(x)}
     if not kinds:
         return ""
-    what = " and ".join(sorted(kinds, reverse=True))
+    what = " and ".join(k for k in ("NaN", "infinite") if k in kinds)
     hint = special_text(math.nan if "NaN" in kinds else math.inf).split(" (", 1)[1].rstrip(")")
     return f"; it has {what} entries ({hint})"
 
@@ -226,8 +226,8 @@ def _unordered_differs(got: Canonical, expected: Canonical, tol: Tolerance, matc
             return None
     specials = _specials_among(x for row in got_rows for x in (row.data if isinstance(row, Array) else (row,)))
     if match is _parallel:
-        return (f"its rows are not right{specials}: the rows must be the expected directions, one row for each, "
-                "in any order, each row any non-zero multiple (either sign) of its direction, at an angle under "
+        return (f"its rows are not right{specials}: they must be the directions asked for, one row for each, in "
+                "any order, each row any non-zero multiple (either sign) of its direction, at an angle under "
                 f"{tol.angle_degrees():.2g}° to it")
     return f"its items, taken in any order, are not right{_within(tol)}{specials}"
 

@@ -153,8 +153,10 @@ def _function_message(name: str, cases: int, failures: list[tuple[int, str]]) ->
     first, reason = failures[0]
     if len(failures) == cases:
         where = f"any of its {cases} test inputs" if cases > 1 else "its test input"
-    else:
-        numbers = [str(n) for n, _ in failures]
-        listed = numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} and {numbers[-1]}"
-        where = f"test input{'s' if len(numbers) > 1 else ''} {listed} of {cases} (right on the other {cases - len(failures)})"
-    return f"`{name}` is not right on {where}; on test input {first}: {reason}"
+        return f"`{name}` is not right on {where}; on test input {first}: {reason}"
+    numbers = [str(n) for n, _ in failures]
+    if len(numbers) == 1:
+        others = "the other" if cases == 2 else "the others"
+        return f"`{name}` is not right on test input {first} of {cases} (right on {others}): {reason}"
+    listed = f"{', '.join(numbers[:-1])} and {numbers[-1]}"
+    return f"`{name}` is not right on test inputs {listed} of {cases} (right on the others); on test input {first}: {reason}"

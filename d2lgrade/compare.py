@@ -168,6 +168,8 @@ def _frame_differs(got: Frame, expected: Frame, tol: Tolerance) -> str | None:
         problem = _array_differs(by_name[name], column, tol) if column.kind != "?" else (
             None if by_name[name].data == column.data else NOT_RIGHT
         )
+        if problem and tol.exact and problem.startswith(NOT_RIGHT):  # judged whole: not which column
+            return f"its values are {problem}"
         if problem:
             return f"column {_names((name,))[1:-1]}: {problem}"
     return None

@@ -264,3 +264,12 @@ REFERENCE_SIDE = [
 def test_no_message_carries_reference_side_data(contract, got, want, tol):
     message = verdict(contract, got, want, tol)
     assert message and "98765" not in message and "SECRET" not in message and "expected" not in message
+
+
+def test_an_exact_frame_with_wrong_values_does_not_say_which_column():
+    import pandas
+    got = pandas.DataFrame({"a": [1.0], "b": [2.0]})
+    want = pandas.DataFrame({"a": [1.0], "b": [3.0]})
+    assert verdict(ValueContract("df", "frame"), got, want) == "`df`: its values are not right"
+    assert verdict(ValueContract("df", "frame"), got, want, CLOSE) == \
+        "`df`: column 'b': 1 of 1 entries are not right (rtol=1e-05, atol=1e-08)"

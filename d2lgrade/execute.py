@@ -425,7 +425,8 @@ class _Run:
             self.result.failures[probe_id] = f"While checking this answer, the kernel {what}; it earns nothing."
 
     def _out_of_time(self, index: int) -> None:
-        self.result.notes.append(f"The notebook ran past the {self.limits.submission_seconds} s limit for a whole "
+        self.result.notes.append(f"The notebook ran for {time.monotonic() - self.started:.0f} s, up to the "
+                                 f"{self.limits.submission_seconds} s limit for a whole "
                                  f"submission; cells from cell {_position(self.nb.cells[index])} on were not run.")
 
 

@@ -1,15 +1,18 @@
 """Compare a student's canonical answer with the reference's, to an explicit tolerance.
 
-Runs in the grader only. Messages say *how* an answer differs (shape, count of wrong entries), never
-what the reference is, because they reach students.
+Runs in the grader only. Messages reach students: they say *how* an answer differs (its shape axis by
+axis, NaN or infinite values it has, how many entries are off when judged to a tolerance), never what
+the reference is; an exact answer is judged whole, with no count of wrong parts (docs/authoring.md,
+"Messages").
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from d2lgrade.contract import Array, Canonical, Frame, as_float
+from d2lgrade.contract import Array, Canonical, Frame, as_float, special_text
 
 MODES = ("values", "unordered", "up_to_scale", "einsum", "interval")
 """How answers are matched (``check.judge(..., mode=...)``):
@@ -38,10 +41,18 @@ class Tolerance:
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; use one of {', '.join(MODES)}")
 
+    @property
+    def exact(self) -> bool:
+        return self.rtol == 0 and self.atol == 0
+
     def describe(self) -> str:
-        if self.rtol == 0 and self.atol == 0:
+        if self.exact:
             return "exact"
         return f"rtol={self.rtol:g}, atol={self.atol:g}"
+
+    def angle_degrees(self) -> float:
+        """The widest angle ``up_to_scale`` accepts between a row and its direction: 1 - cos(angle) <= rtol + atol."""
+        return math.degrees(math.acos(max(-1.0, 1 - (self.rtol + self.atol))))
 
     def close(self, got: float, expected: float) -> bool:
         """Ints are compared exactly when the tolerance is exact, and as floats (huge ones as infinities) otherwise."""
@@ -74,26 +85,67 @@ def _values_differ(got: Canonical, expected: Canonical, tol: Tolerance) -> str |
     if isinstance(expected, Frame):
         return _frame_differs(got, expected, tol) if isinstance(got, Frame) else "it is not a data frame"
     if isinstance(expected, bool) or isinstance(got, bool):
-        return None if got == expected and type(got) is type(expected) else "the value is not right"
+        return None if got == expected and type(got) is type(expected) else NOT_RIGHT
     if isinstance(expected, (int, float)) and isinstance(got, (int, float)):
-        return None if tol.close(got, expected) else f"the value is not right ({tol.describe()})"
-    if isinstance(expected, tuple) and isinstance(got, tuple):
-        if len(got) != len(expected):
-            return f"it has {len(got)} entries, which is not the expected number"
-        wrong = [i for i, (g, e) in enumerate(zip(got, expected, strict=True)) if _values_differ(g, e, tol) is not None]
-        return f"entries at positions {wrong} are not right" if wrong else None
-    return None if got == expected else "the answer is not right"
+        if tol.close(got, expected):
+            return None
+        return _special(got) or f"{NOT_RIGHT}{_within(tol)}"
+    if isinstance(expected, tuple) and isinstance(got, tuple):  # shapes and lists of shapes: exact, judged whole
+        return None if len(got) == len(expected) and all(
+            _values_differ(g, e, tol) is None for g, e in zip(got, expected, strict=True)) else NOT_RIGHT
+    return None if got == expected else NOT_RIGHT
+
+
+NOT_RIGHT = "not right"
+"""The whole message for an exact answer that is wrong: no count or position of wrong parts (docs/authoring.md)."""
+
+
+def _within(tol: Tolerance) -> str:
+    return "" if tol.exact else f" ({tol.describe()})"
+
+
+def _special(x: object) -> str | None:
+    """'it is NaN ...' or 'it is infinity ...' for a non-finite number the student's answer gave, else None."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return f"it is {special_text(x)}"
+    return None
+
+
+def _shape_differs(got: tuple[int, ...], expected: tuple[int, ...]) -> str | None:
+    """A shape the public line did not declare: the student's axes, never the reference's lengths."""
+    if got == expected:
+        return None
+    if len(got) != len(expected):
+        axes = "1 axis" if len(got) == 1 else f"{len(got)} axes"
+        return f"it has shape {got}, with {axes}: not the right number of axes"
+    wrong = [i for i, (g, e) in enumerate(zip(got, expected, strict=True)) if g != e]
+    lengths = ", ".join(f"axis {i} has length {got[i]}" for i in wrong)
+    return f"it has shape {got}: {lengths}, which {'is' if len(wrong) == 1 else 'are'} not right"
 
 
 def _array_differs(got: Array, expected: Array, tol: Tolerance) -> str | None:
-    if got.shape != expected.shape:
-        return f"it has shape {got.shape}, which is not the expected shape"
+    problem = _shape_differs(got.shape, expected.shape)
+    if problem:
+        return problem
     if expected.kind == "b" and got.kind != "b":
         return "its entries should be booleans (True/False)"
-    wrong = sum(1 for g, e in zip(got.data, expected.data, strict=True) if not _entry_close(g, e, tol))
-    if wrong:
-        return f"{wrong} of {len(expected.data)} entries are not right ({tol.describe()})"
-    return None
+    wrong = [i for i, (g, e) in enumerate(zip(got.data, expected.data, strict=True)) if not _entry_close(g, e, tol)]
+    if not wrong:
+        return None
+    specials = _specials_among(got.data[i] for i in wrong)
+    if tol.exact:  # counts would be an oracle: change one entry, resubmit, watch the count
+        return f"{NOT_RIGHT}{specials}"
+    return f"{len(wrong)} of {len(expected.data)} entries are not right ({tol.describe()}){specials}"
+
+
+def _specials_among(values: Iterable[object]) -> str:
+    """'; it has NaN entries' (or infinite ones) when wrong entries of the student's answer are not finite."""
+    kinds = {("NaN" if math.isnan(x) else "infinite") for x in values if isinstance(x, float) and not math.isfinite(x)}
+    if not kinds:
+        return ""
+    what = " and ".join(k for k in ("NaN", "infinite") if k in kinds)
+    hint = special_text(math.nan if "NaN" in kinds else math.inf).split(" (", 1)[1].rstrip(")")
+    return f"; it has {what} entries ({hint})"
 
 
 def _entry_close(got: object, expected: object, tol: Tolerance) -> bool:
@@ -105,20 +157,27 @@ def _entry_close(got: object, expected: object, tol: Tolerance) -> bool:
 
 
 def _frame_differs(got: Frame, expected: Frame, tol: Tolerance) -> str | None:
-    if set(got.columns) != set(expected.columns):
-        missing = [c for c in expected.columns if c not in got.columns]
-        extra = [c for c in got.columns if c not in expected.columns]
-        return f"its columns differ (missing: {missing}, unexpected: {extra})"
+    """Which columns are wrong is said with the student's own names only: the reference's columns could answer
+    another question (which column a table should lose)."""
     if len(set(got.columns)) != len(got.columns):
         return "it has two columns with the same name"
+    if set(got.columns) != set(expected.columns):
+        return f"its columns are {_names(got.columns)}, which are not the right columns"
     by_name = dict(zip(got.columns, got.data, strict=True))
     for name, column in zip(expected.columns, expected.data, strict=True):
         problem = _array_differs(by_name[name], column, tol) if column.kind != "?" else (
-            None if by_name[name].data == column.data else "values differ"
+            None if by_name[name].data == column.data else NOT_RIGHT
         )
+        if problem and tol.exact and problem.startswith(NOT_RIGHT):  # judged whole: not which column
+            return f"its values are {problem}"
         if problem:
-            return f"column {name!r}: {problem}"
+            return f"column {_names((name,))[1:-1]}: {problem}"
     return None
+
+
+def _names(columns: tuple[str, ...]) -> str:
+    text = repr(list(columns))
+    return text if len(text) <= 120 else f"{text[:117]}...]"
 
 
 def _rows(value: Canonical) -> list[Canonical] | None:
@@ -153,18 +212,26 @@ def _parallel(got: Canonical, expected: Canonical, tol: Tolerance) -> bool:
 
 
 def _unordered_differs(got: Canonical, expected: Canonical, tol: Tolerance, match) -> str | None:  # type: ignore[no-untyped-def]
+    """Judged whole: neither how many items match nor whether their number is right (for eigenvectors, the
+    number of rows is part of the answer)."""
     got_rows, want_rows = _rows(got), _rows(expected)
     if got_rows is None or want_rows is None:
         return "it is not a list of items"
-    if len(got_rows) != len(want_rows):
-        return f"it has {len(got_rows)} items, which is not the expected number"
     unused = list(range(len(got_rows)))
     for want in want_rows:
         hit = next((i for i in unused if match(got_rows[i], want, tol)), None)
         if hit is None:
-            return f"some of its {len(want_rows)} items do not match an expected item ({tol.describe()})"
+            break
         unused.remove(hit)
-    return None
+    else:
+        if not unused:
+            return None
+    specials = _specials_among(x for row in got_rows for x in (row.data if isinstance(row, Array) else (row,)))
+    if match is _parallel:
+        return (f"its rows are not right{specials}: they must be the directions asked for, one row for each, in "
+                "any order, each row any non-zero multiple (either sign) of its direction, at an angle under "
+                f"{tol.angle_degrees():.2g}° to it")
+    return f"its items, taken in any order, are not right{_within(tol)}{specials}"
 
 
 def _einsum_differs(got: Canonical, expected: Canonical, tol: Tolerance) -> str | None:
@@ -173,8 +240,11 @@ def _einsum_differs(got: Canonical, expected: Canonical, tol: Tolerance) -> str 
     if not isinstance(got, str) or not isinstance(expected, str):
         return "it is not an einsum string"
     operands = expected.split("->")[0].count(",") + 1
-    if got.split("->")[0].count(",") + 1 != operands or len(got) > 200:
-        return f"it does not take {operands} operands"
+    if len(got) > 200:
+        return "it is longer than any subscript string the task needs"
+    if got.split("->")[0].count(",") + 1 != operands:
+        taken = got.split("->")[0].count(",") + 1
+        return f"it takes {taken} operand{'s' if taken != 1 else ''}, which is not what the task asks"
     rng = numpy.random.default_rng(1701)
     for _ in range(3):
         matrix = rng.normal(size=(4, 4))
@@ -195,14 +265,17 @@ def _interval_differs(got: Canonical, expected: Canonical, tol: Tolerance) -> st
         got = Array((), "f", (as_float(got),))
     if not isinstance(got, Array):
         return "it is not an array"
-    if got.shape != expected.shape[1:]:
-        return f"it has shape {got.shape}, which is not the expected shape"
+    problem = _shape_differs(got.shape, expected.shape[1:])
+    if problem:
+        return problem
     if got.kind not in "if":
         return "its entries are not numbers"
     half = len(expected.data) // 2
     lower, upper = expected.data[:half], expected.data[half:]
     outside = sum(1 for g, lo, hi in zip(got.data, lower, upper, strict=True)
                   if not (lo - tol.atol <= as_float(g) <= hi + tol.atol))
-    if outside:
-        return f"{outside} of {half} entries fall outside the range the reference allows"
+    if outside:  # counts kept: a simulation's entry cannot be found by trying values (docs/authoring.md)
+        specials = _specials_among(got.data)
+        return (f"{outside} of {half} entries fall outside the range a correct simulation gives "
+                f"(with near certainty){specials}")
     return None

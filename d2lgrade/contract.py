@@ -63,7 +63,9 @@ class ValueContract:
 
     name: str
     kind: str
-    shape: tuple[int, ...] | None = None
+    shape: tuple[int | str | None, ...] | None = None
+    """Axis lengths; a name or ``None`` for an axis of any length: ``("k", 2)`` is "shape (k, 2)" as the
+    task writes it (``None`` reads as k, m, n, ...)."""
     dtype: str | None = None
     options: tuple[str, ...] | None = None
     columns: tuple[str, ...] | None = None
@@ -75,6 +77,9 @@ class ValueContract:
             raise ValueError(f"unknown dtype {self.dtype!r}; use one of {', '.join(_DTYPES)}")
         if self.kind in ("choice", "choices") and not self.options:
             raise ValueError(f"a {self.kind!r} answer needs options=(...)")
+        if self.shape is not None and not all(n is None or (type(n) is int and n >= 0) or
+                                              (isinstance(n, str) and n.isidentifier()) for n in self.shape):
+            raise ValueError(f"shape={self.shape!r}: axis lengths are ints >= 0, or a name (or None) for any length")
 
     def describe(self) -> str:
         """One line a student reads: the name and what it must hold."""
@@ -91,9 +96,13 @@ class ValueContract:
             "frame": "a pandas DataFrame",
         }[self.kind]
         if self.shape is not None:
-            what += f" of shape {self.shape}"
+            what += f" of shape {shape_text(self.shape)}"
+            free = [name for n, name in zip(self.shape, _axis_names(self.shape), strict=True) if type(n) is not int]
+            if free:
+                what += f", any {' and '.join(free)},"
         if self.dtype is not None:
             what += f" with {self.dtype} entries"
+        what = what.rstrip(",")
         if self.columns is not None:
             what += f" with columns {list(self.columns)}"
         return f"`{self.name}`: {what}" if self.name else what
@@ -143,6 +152,63 @@ class FunctionContract:
 
 Contract = ValueContract | FunctionContract
 
+_LETTERS = "kmnpqr"
+"""Names of the axes of any length in a declared shape, as the tasks write them: shape (k, 2)."""
+
+
+def _axis_names(shape: tuple[int | str | None, ...]) -> list[str]:
+    letters = iter(c for c in _LETTERS if c not in shape)
+    return [str(n) if n is not None else next(letters, "k") for n in shape]
+
+
+def shape_text(shape: tuple[int | str | None, ...]) -> str:
+    """A declared shape as a student reads it: ``("k", 2)`` and ``(None, 2)`` are ``(k, 2)``."""
+    parts = _axis_names(shape)
+    return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+
+
+def axes_problem(got: tuple[int, ...], want: tuple[int | str | None, ...]) -> str | None:
+    """How a shape differs from a declared one, axis by axis (a name or None fits any length); None if it fits.
+
+    Only for shapes the student may know (declared in the public line): it names the lengths asked for.
+    """
+    if len(got) != len(want):
+        return f"it has shape {got}: {_axes(len(got))}, not {len(want)}"
+    wrong = [(i, g, w) for i, (g, w) in enumerate(zip(got, want, strict=True)) if type(w) is int and g != w]
+    if not wrong:
+        return None
+    return f"it has shape {got}: " + ", ".join(f"axis {i} has length {g}, not {w}" for i, g, w in wrong)
+
+
+def _axes(n: int) -> str:
+    return "1 axis" if n == 1 else f"{n} axes"
+
+
+MODE_FORMS = {
+    "unordered": "rows (items) of a declared shape",
+    "up_to_scale": "rows that are vectors: an array of declared shape (k, n)",
+    "interval": "entries of a declared shape",
+    "einsum": "a string",
+}
+"""What an answer judged in a mode other than ``values`` must be, so that its public line can say it."""
+
+
+def mode_form_problem(contract: ValueContract, mode: str) -> str | None:
+    """Why ``contract`` (a public line) is too loose for answers judged in ``mode`` (a hidden line), or None.
+
+    The public check and grading apply one definition of an answer's form, this module; a mode that
+    needs a form the public line does not declare would reject, when graded, answers the public check
+    accepted (a flat ``[1., 0.]`` where rows of 2 are asked).
+    """
+    if mode == "einsum" and contract.kind != "str":
+        return f"mode='einsum' judges {MODE_FORMS[mode]}: the public line must ask for kind 'str'"
+    if mode in ("unordered", "up_to_scale", "interval") and contract.kind == "array" and not contract.shape:
+        return (f"mode={mode!r} judges {MODE_FORMS[mode]}: declare shape=(...) in the public line (None for an "
+                "axis of any length), so that the public check catches a wrong shape")
+    if mode == "up_to_scale" and (contract.kind != "array" or len(contract.shape or ()) != 2):
+        return f"mode='up_to_scale' judges {MODE_FORMS[mode]}: declare kind 'array' and shape=(None, n)"
+    return None
+
 
 def _what(plain: Plain) -> str:
     """A short, safe description of what a student gave (never the reference)."""
@@ -153,11 +219,21 @@ def _what(plain: Plain) -> str:
         return f"it is an array of shape {tuple(plain.get('shape') or ())} and dtype {plain.get('dtype')}"
     if tag == "object":
         return f"it is an object of type {plain.get('type')}"
+    if tag == "float" and plain.get("v") in ("nan", "inf", "-inf"):
+        return f"it is {special_text(plain['v'])}"
     if tag in ("float", "bool"):
         return f"it is a {tag} ({plain.get('v')!r})"
     if tag in ("int", "str"):
         return f"it is a {tag} ({_short(plain.get('v'))})"
     return f"it is a {tag}"
+
+
+def special_text(v: Any) -> str:
+    """NaN and infinities said as what they are, with where they usually come from."""
+    if v == "nan" or (isinstance(v, float) and math.isnan(v)):
+        return "NaN (not a number: from 0/0, inf - inf, or a log or square root of a negative number?)"
+    sign = "-" if (v == "-inf" or (isinstance(v, float) and v < 0)) else ""
+    return f"{sign}infinity ({sign}inf: from a division by zero or an overflow?)"
 
 
 def _short(v: Any) -> str:
@@ -224,7 +300,9 @@ def _int(c: ValueContract, plain: Plain) -> Canonical | Problem:
     s = _scalar(plain)
     if s is None or s[0] == "b":
         return Problem(_what(plain))
-    if s[0] == "f" and not (math.isfinite(s[1]) and float(s[1]).is_integer()):
+    if s[0] == "f" and not math.isfinite(s[1]):
+        return Problem(f"it is {special_text(s[1])}")
+    if s[0] == "f" and not float(s[1]).is_integer():
         return Problem(f"{_what(plain)}, which is not a whole number")
     return int(s[1])
 
@@ -273,7 +351,7 @@ def _shape_of(plain: Plain) -> tuple[int, ...] | Problem:
     for item in plain["items"]:
         s = _scalar(item)
         if s is None or s[0] != "i" or s[1] < 0:
-            return Problem("its entries are not all non-negative ints")
+            return Problem("its axis lengths are not all non-negative ints")
         dims.append(int(s[1]))
     return tuple(dims)
 
@@ -344,8 +422,10 @@ def _array(c: ValueContract, plain: Plain) -> Canonical | Problem:
     array = _as_array(plain)
     if isinstance(array, Problem):
         return array
-    if c.shape is not None and array.shape != tuple(c.shape):
-        return Problem(f"it has shape {array.shape}")
+    if c.shape is not None:
+        problem = axes_problem(array.shape, c.shape)
+        if problem:
+            return Problem(problem)
     ints_for_floats = c.dtype == "float" and array.kind == "i"
     if c.dtype is not None and array.kind != _DTYPES[c.dtype] and not ints_for_floats:
         return Problem(f"its entries are {dict(b='bool', i='int', f='float').get(array.kind)}")

@@ -244,6 +244,7 @@ class _Run:
         self.started = time.monotonic()
         self.kept: list[int] = []  # student cells that ran to the end: replayed after a restart
         self.output_used = 0  # student output kept so far, across kernel incarnations
+        self.cpu_used: float | None = None  # CPU time of the last cell run under a CpuWatch, for messages
 
     def remaining(self) -> float:
         return self.limits.submission_seconds - (time.monotonic() - self.started)
@@ -327,6 +328,8 @@ class _Run:
                 if watch.hung:
                     raise _Hung() from None
                 raise
+            finally:
+                self.cpu_used = watch.used
         if watch.hung:
             raise _Hung()
         if watch.fired:
@@ -355,17 +358,19 @@ class _Run:
         cell = self.nb.cells[index]
         probe_id = cell.metadata.get("d2lgrade", {}).get("probe")
         cpu_limit, wall_limit = self._limits_text(client)
+        self.cpu_used, started = None, time.monotonic()
         try:
             self._execute(client, cell, index)
         except _OverCpu:
-            self._timed_out(cell, probe_id, "was stopped", cpu_limit)
+            self._timed_out(cell, probe_id, "was stopped", self._ran(started, cpu=True), cpu_limit)
             return True
         except CellTimeoutError:
-            self._timed_out(cell, probe_id, "was stopped", wall_limit)
+            self._timed_out(cell, probe_id, "was stopped", self._ran(started, cpu=False), wall_limit)
             return True
         except _Hung:
+            over_cpu = self.cpu_used is not None and self.cpu_used > self.limits.cell_seconds
             self._timed_out(cell, probe_id, "did not stop when interrupted; the kernel was restarted",
-                            f"{cpu_limit} or {wall_limit}" if cpu_limit != wall_limit else cpu_limit)
+                            self._ran(started, cpu=over_cpu), cpu_limit if over_cpu else wall_limit)
             return False
         except DeadKernelError:
             self._crashed(cell, probe_id)
@@ -383,11 +388,19 @@ class _Run:
             _read_probe(cell, probe_id, self.result)
         return True
 
-    def _timed_out(self, cell: nbformat.NotebookNode, probe_id: str | None, what: str, limit: str) -> None:
+    def _timed_out(self, cell: nbformat.NotebookNode, probe_id: str | None, what: str, ran: str, limit: str) -> None:
+        """Say how long it ran and what the limit is: the facts, not a guess at the cause."""
         if probe_id is None:
-            self.result.notes.append(f"Cell {_position(cell)} ran past {limit} and {what}; the cells after it ran on.")
+            self.result.notes.append(f"Cell {_position(cell)} ran for {ran}, past {limit}, and {what}; "
+                                     "the cells after it ran on.")
         else:
-            self.result.failures[probe_id] = f"Checking this answer ran past {limit} and {what}."
+            self.result.failures[probe_id] = f"Checking this answer ran for {ran}, past {limit}, and {what}."
+
+    def _ran(self, started: float, cpu: bool) -> str:
+        """How long a stopped cell ran: CPU time when it was stopped by the CPU limit, else time on the clock."""
+        if cpu and self.cpu_used is not None:
+            return f"{self.cpu_used:.1f} s of CPU time"
+        return f"{time.monotonic() - started:.0f} s"
 
     def _limits_text(self, client: NotebookClient) -> tuple[str, str]:
         """How the CPU limit and the wall-clock limit of a cell read in messages."""
@@ -412,7 +425,8 @@ class _Run:
             self.result.failures[probe_id] = f"While checking this answer, the kernel {what}; it earns nothing."
 
     def _out_of_time(self, index: int) -> None:
-        self.result.notes.append(f"The notebook ran past the {self.limits.submission_seconds} s limit for a whole "
+        self.result.notes.append(f"The notebook ran for {time.monotonic() - self.started:.0f} s, up to the "
+                                 f"{self.limits.submission_seconds} s limit for a whole "
                                  f"submission; cells from cell {_position(self.nb.cells[index])} on were not run.")
 
 

@@ -137,10 +137,13 @@ def _numpy_array(array: Any, lib: str, scalar: bool = False) -> Plain:
 def _mxnet_value(value: object) -> Plain:
     import mxnet
 
-    if isinstance(value, mxnet.numpy.ndarray):
-        return _numpy_array(mxnet.numpy.ndarray.asnumpy(value), "mxnet")
-    if isinstance(value, mxnet.nd.NDArray):
-        return _numpy_array(mxnet.nd.NDArray.asnumpy(value), "mxnet.nd")
+    try:
+        if isinstance(value, mxnet.numpy.ndarray):
+            return _numpy_array(mxnet.numpy.ndarray.asnumpy(value), "mxnet")
+        if isinstance(value, mxnet.nd.NDArray):
+            return _numpy_array(mxnet.nd.NDArray.asnumpy(value), "mxnet.nd")
+    except Exception as exc:  # noqa: BLE001 - MXNet computes lazily: an operation's failure surfaces on reading
+        return {"t": "error", "type": "MXNetError", "message": _mxnet_unreadable(exc, value)}
     if callable(value):
         return _function(value)
     return {"t": "object", "type": _type_name(type(value))}
@@ -170,6 +173,31 @@ def _function(value: object) -> Plain:
     return {"t": "function", "params": [p.name for p in positional],
             "required": sum(1 for p in positional if p.default is p.empty),
             "varargs": any(p.kind is p.VAR_POSITIONAL for p in parameters)}
+
+
+_MXNET_DTYPES = ("float32", "float64", "float16", "uint8", "int32", "int8", "int64", "bool", "int16", "uint16",
+                 "uint32", "uint64", "bfloat16")
+"""MXNet's type enum (mshadow's type flags), by number: "Unknown type enum 7" means bool."""
+
+
+def _mxnet_unreadable(exc: BaseException, value: object) -> str:
+    """Why an MXNet array cannot be read, in a student's words: MXNet runs operations lazily, so an
+    operation that does not support its input's dtype (``.T`` of a bool array) fails only when the result
+    is read, with a C++ message such as "Unknown type enum 7"."""
+    try:
+        detail = error_summary(str(exc))
+    except BaseException:  # noqa: BLE001 - a hostile __str__ must not escape
+        detail = ""
+    dtype = ""
+    if detail.startswith("Unknown type enum "):
+        number = detail.removeprefix("Unknown type enum ").strip()
+        if number.isdigit() and int(number) < len(_MXNET_DTYPES):
+            dtype = _MXNET_DTYPES[int(number)]
+    if dtype:
+        return (f"an operation that made it does not support {dtype} arrays (MXNet says \"{detail}\"; `.T` of a "
+                "bool array is one such). Convert the array before that operation (`.astype('float32')`) or "
+                "compute it another way")
+    return detail or "MXNet could not compute this array"
 
 
 def error_summary(text: str, limit: int = 200) -> str:

@@ -178,9 +178,9 @@ def verdict_outputs(contract: FunctionContract, tol: Tolerance, outputs: Sequenc
         have = contract.returns.normalize(got)
         reason = have.message if isinstance(have, Problem) else differs(have, want, tol)
         if reason:
-            failures.append(f"test input {i + 1}: {reason}")
+            failures.append((i + 1, reason))
     if failures:
-        return f"`{contract.name}` is not right on {len(failures)} of {len(expected)} test inputs; first: {failures[0]}"
+        return _function_message(contract.name, len(expected), failures)
     return None
 
 
@@ -213,3 +213,18 @@ def as_answer(tol: Tolerance, plain: Plain) -> Plain:
     half = len(band.data) // 2
     centre = [(float(lo) + float(hi)) / 2 for lo, hi in zip(band.data[:half], band.data[half:], strict=True)]
     return {"t": "array", "lib": "numpy", "dtype": "float64", "shape": list(band.shape[1:]), "data": centre}
+
+
+def _function_message(name: str, cases: int, failures: list[tuple[int, str]]) -> str:
+    """Which test inputs are wrong (and so which are right), and why on the first: the inputs are hidden, so
+    naming them lets no answer be searched part by part, unlike counts of wrong entries (docs/authoring.md)."""
+    first, reason = failures[0]
+    if len(failures) == cases:
+        where = f"any of its {cases} test inputs" if cases > 1 else "its test input"
+        return f"`{name}` is not right on {where}; on test input {first}: {reason}"
+    numbers = [str(n) for n, _ in failures]
+    if len(numbers) == 1:
+        others = "the other" if cases == 2 else "the others"
+        return f"`{name}` is not right on test input {first} of {cases} (right on {others}): {reason}"
+    listed = f"{', '.join(numbers[:-1])} and {numbers[-1]}"
+    return f"`{name}` is not right on test inputs {listed} of {cases} (right on the others); on test input {first}: {reason}"

@@ -16,7 +16,7 @@ from typing import Any
 import nbformat
 
 from d2lgrade.compare import Tolerance
-from d2lgrade.contract import Contract, FunctionContract, ValueContract
+from d2lgrade.contract import Contract, FunctionContract, ValueContract, mode_form_problem
 from d2lgrade.rules import Rules
 
 KINDS = ("NUMERIC", "CODE", "CHOICE", "SYMBOLIC", "PLOT", "FREE")
@@ -138,9 +138,14 @@ def parse_test_cell(source: str, where: str) -> tuple[Contract, Tolerance]:
         raise SpecError(f"{where}: check.judge takes explicit rtol= and atol= (0, 0 for exact answers) and an "
                         "optional mode=")
     try:
-        return contract, Tolerance(float(kwargs["rtol"]), float(kwargs["atol"]), kwargs.get("mode", "values"))
+        tolerance = Tolerance(float(kwargs["rtol"]), float(kwargs["atol"]), kwargs.get("mode", "values"))
     except ValueError as exc:
         raise SpecError(f"{where}: check.judge: {exc}") from exc
+    answer = contract.returns if isinstance(contract, FunctionContract) else contract
+    problem = mode_form_problem(answer, tolerance.mode)
+    if problem:
+        raise SpecError(f"{where}: {problem}")
+    return contract, tolerance
 
 
 def parse_rules(source: str, where: str) -> Rules | None:

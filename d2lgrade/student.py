@@ -9,6 +9,7 @@ notebook, ``check.judge`` lets an instructor compare with the reference while au
 from __future__ import annotations
 
 import os
+import textwrap
 from typing import Any
 
 from d2lgrade.contract import Contract, Problem
@@ -17,7 +18,27 @@ from d2lgrade.spec import function_contract, value_contract
 
 
 class AnswerError(AssertionError):
-    """A public test failed; the message says what to change."""
+    """A public test failed; the message says what to change.
+
+    Shown as the message alone: a traceback through d2lgrade's code tells a student nothing. IPython
+    prints what ``_render_traceback_`` returns instead of the traceback: one line in JupyterLab (which
+    wraps it on screen). nbgrader's validate prints those lines too but cuts each at 87 characters, so
+    under validate (``NBGRADER_EXECUTION=validate`` in the kernel's environment) the line is wrapped.
+    """
+
+    WIDTH = 80
+    """Line width under nbgrader validate, which shows lines of up to 83 characters whole."""
+
+    def _render_traceback_(self) -> list[str]:
+        text = f"✗ {self}"
+        if os.environ.get("NBGRADER_EXECUTION") == "validate":
+            lines = textwrap.wrap(text, self.WIDTH, break_on_hyphens=False, subsequent_indent="  ")
+        else:
+            lines = text.splitlines()
+        return [f"{_RED}{line}{_RESET}" for line in lines or ["✗"]]
+
+
+_RED, _RESET = "\x1b[31m", "\x1b[0m"
 
 
 class Checks:

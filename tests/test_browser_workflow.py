@@ -399,7 +399,7 @@ def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(
                 "ex1_random_names": ("Score: 0.0 / 1.0", "0 / 1 points. `random_names` should be a set of options"),
                 "ex1_ones_dtype": ("Score: 1.0 / 1.0", "1 / 1 points. Correct."),
                 "ex1_normal_params": ("Score: 0.0 / 1.0", "0 / 1 points. `normal_params` should be"),
-                "ex1_seed_function": ("Score: 0.0 / 1.0", "0 / 1 points. `seed_function`: the answer is not right"),
+                "ex1_seed_function": ("Score: 0.0 / 1.0", "0 / 1 points. `seed_function`: not right"),
                 "ex1_lookup": ("Score: 1.0 / 2.0", COMMENT),
             }
             for grade_id, (points, message) in expected.items():

@@ -195,12 +195,13 @@ class Scenario:
 SCENARIOS = {
     "honest-complete": Scenario(answers(), FULL),
     "lying-eq-bool-float-array-abs-object": Scenario(answers(ex1_lt=LIAR_OBJECT), FULL - 1, "object of type"),
-    "lying-int-subclass": Scenario(answers(ex1_count_greater=LIAR_INT), FULL - 2, "`count_greater` is not right on 5 of 7"),
-    "lying-ndarray-subclass": Scenario(answers(ex2_c=LIAR_ARRAY), FULL - 1, "23 of 24 entries are not right"),
+    "lying-int-subclass": Scenario(answers(ex1_count_greater=LIAR_INT), FULL - 2,
+                                   "`count_greater` is not right on test inputs 1, 3, 4, 5 and 6 of 7"),
+    "lying-ndarray-subclass": Scenario(answers(ex2_c=LIAR_ARRAY), FULL - 1, "`c`: not right"),
     # Rebinding builtins could hide a forbidden call from the static rule check (d2lgrade.rules), so the question
     # with a rule (broadcast_shape: no tensors) cannot be checked and earns nothing either.
     "monkeypatch-numpy-mxnet-math-builtins-checkers": Scenario(answers(ex1_lt=MONKEYPATCH), FULL - 3,
-                                                               "2 of 12 entries are not right"),
+                                                               "`lt`: not right"),
     "forged-answer-report": Scenario(answers(ex1_lt=FORGE_REPORT), 0.0, "malformed"),
     "sys-exit": Scenario(answers(ex1_gt="gt = X > Y\nimport sys\nsys.exit(1)"), FULL),
     "os-exit-kills-kernel": Scenario(answers(ex1_gt="import os\ngt = X > Y\nos._exit(1)"), FULL - 1,
@@ -216,15 +217,16 @@ SCENARIOS = {
     "stack-overflow-crashes-probe": Scenario(answers(
         ex2_broadcast_shape="import sys\nsys.setrecursionlimit(10**8)\ndef broadcast_shape(a, b):\n"
                             "    return 1 + broadcast_shape(a, b)"), FULL - 2, "the kernel was restarted"),
-    "infinite-loop-cell": Scenario(answers(ex1_gt="while True:\n    pass"), FULL - 1, "ran past the 8 s limit of CPU time"),
+    "infinite-loop-cell": Scenario(answers(ex1_gt="while True:\n    pass"), FULL - 1,
+                                   "s of CPU time, past the 8 s limit of CPU time, and was stopped"),
     "sigint-ignored-loop": Scenario(
         answers(ex1_gt="import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
         FULL - 1, "did not stop when interrupted"),
     "sleep-past-limit": Scenario(answers(ex2_c="import time\ntime.sleep(3600)\nc = a + b"), FULL - 1,
-                                 "ran past the 24 s wall-clock limit"),
+                                 "ran for 24 s, past the 24 s wall-clock limit"),
     "function-loops-forever": Scenario(
         answers(ex2_broadcast_shape="def broadcast_shape(a, b):\n    while True:\n        pass"), FULL - 2,
-        "Checking this answer ran past the 8 s limit"),
+        "Checking this answer ran for 8."),
     "memory-bomb": Scenario(answers(ex1_gt="big = bytearray(10**11)\ngt = X > Y"), FULL - 1, "MemoryError"),
     "mxnet-memory-bomb": Scenario(answers(ex1_gt="huge = np.ones((10**6, 10**5))\ngt = X > Y"), FULL - 1,
                                   "raised MXNetError: param_shape.Size()"),
@@ -240,7 +242,7 @@ SCENARIOS = {
         FULL - 1, "URLError"),
     "read-hidden-tests-references-gradebook-submissions": Scenario(answers(ex1_lt=READ_SECRETS), FULL - 1, "IndexError"),
     "tampered-points": Scenario(edit(_tamper_points), FULL),
-    "duplicated-grade-id": Scenario(edit(_duplicate_ids), FULL - 1, "2 of 12 entries are not right"),
+    "duplicated-grade-id": Scenario(edit(_duplicate_ids), FULL - 1, "`lt`: not right"),
     "renamed-grade-ids": Scenario(edit(_rename_ids), FULL),
     "deleted-test-cells": Scenario(edit(_delete_tests), FULL),
     "answer-written-in-edited-test-cell": Scenario(edit(_edit_test_cell), FULL - 1, "`gt`"),

@@ -72,3 +72,13 @@ def test_self_containing_list_does_not_recurse_forever():
 def test_arrays_of_either_byte_order_report_the_same_dtype():
     big = numpy.arange(3, dtype=">i4")
     assert to_plain(big) == to_plain(numpy.arange(3, dtype="int32"))
+
+
+def test_an_array_mxnet_cannot_compute_is_reported_with_a_clear_reason():
+    """MXNet computes lazily: `.T` of a bool array fails only when read, as "Unknown type enum 7"."""
+    from mxnet import np as mnp
+
+    plain = to_plain((mnp.array([[1.0, 2.0]]) < 1.5).T)
+    assert plain["t"] == "error" and plain["type"] == "MXNetError"
+    assert "does not support bool arrays" in plain["message"] and "astype" in plain["message"]
+    assert to_plain(mnp.array([[1.0, 2.0]]) < 1.5)["data"] == [True, False]  # MXNet still works afterwards

@@ -43,3 +43,50 @@ def test_public_tests_of_the_release_say_what_is_missing(course, assignment, tmp
         grade_id = cell.metadata.nbgrader.grade_id
         assert len(errors) == 1 and errors[0].ename == "AnswerError", f"{assignment} {grade_id}: {errors}"
         assert "is not defined" in errors[0].evalue or "should" in errors[0].evalue, errors[0].evalue
+
+
+def _with_answer(course, tmp_path, source: str):
+    """The 2.1 release with `lt` answered by ``source`` (the other answers left as released)."""
+    from d2lgrade.samples import fill
+
+    release = nbformat.read(course.release_notebook("s02_1"), as_version=4)
+    nb = fill(release, {"ex1_lt_answer": source}, "test")
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "data_manipulation.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+TRANSPOSED_BOOL = "lt = (X < Y).T"  # MXNet cannot transpose a bool array: it fails when the value is read
+MESSAGE = "`lt` could not be computed: MXNetError: an operation that made it does not support bool arrays"
+
+
+@pytest.mark.slow
+def test_a_failed_check_shows_its_message_alone_in_jupyterlab(course, tmp_path):
+    path = _with_answer(course, tmp_path / "in", TRANSPOSED_BOOL)
+    (tmp_path / "out").mkdir()
+    nb = run_like_jupyterlab(path, tmp_path / "out")
+    cell = next(c for c in public_test_cells(nb) if c.metadata.nbgrader.grade_id == "ex1_lt")
+    [error] = [o for o in cell.outputs if o.output_type == "error"]
+    assert error.ename == "AnswerError" and error.evalue.startswith(MESSAGE)
+    assert len(error.traceback) == 1, error.traceback  # one line, no frames through d2lgrade's code
+    assert error.traceback[0] == f"\x1b[31m✗ {error.evalue}\x1b[0m"
+
+
+@pytest.mark.slow
+def test_nbgrader_validate_shows_a_failed_checks_message_whole(course, tmp_path):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = _with_answer(course, tmp_path, TRANSPOSED_BOOL)
+    nbgrader = Path(sys.executable).with_name("nbgrader")
+    out = subprocess.run([str(nbgrader), "validate", str(path)], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path).stdout
+    block = out[out.index("✗ `lt`"):]
+    block = block[:block.index("\n\n")]
+    assert "..." not in block, block  # no line cut by nbgrader's 87-character limit
+    assert "Traceback" not in out and "d2lgrade/" not in out
+    text = re.sub(r"\s*\n\s*", " ", block)
+    assert text.startswith(f"✗ {MESSAGE}") and text.endswith("or compute it another way"), text

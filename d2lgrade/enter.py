@@ -206,11 +206,7 @@ def fresh_interpreter(entry: Entry, passage: Passage) -> None:
 
 
 Step = Callable[[Entry, Passage], None]
-ENTER_STEPS: tuple[Step, ...] = (
-    join_cgroup,
-    enter_namespaces,
-    mount_proc,
-    new_cgroup_namespace,
+BECOME_THE_USER: tuple[Step, ...] = (
     offer_to_oom_killer,
     quiet_stdio,
     close_descriptors,
@@ -221,21 +217,12 @@ ENTER_STEPS: tuple[Step, ...] = (
     load_seccomp,
     fresh_interpreter,
 )
-"""In order: the cgroup and namespaces need root; privileges go before the filter, which forbids setns."""
+"""The steps both confinements end with, in order: privileges go before the filter, which forbids setns."""
 
-CONTAINER_STEPS: tuple[Step, ...] = (
-    join_cgroup,
-    enter_scratch,
-    offer_to_oom_killer,
-    quiet_stdio,
-    close_descriptors,
-    set_rlimits,
-    drop_privileges,
-    die_with_parent,
-    forbid_privileges,
-    load_seccomp,
-    fresh_interpreter,
-)
+ENTER_STEPS: tuple[Step, ...] = (join_cgroup, enter_namespaces, mount_proc, new_cgroup_namespace, *BECOME_THE_USER)
+"""The cgroup and the namespaces first: they need root."""
+
+CONTAINER_STEPS: tuple[Step, ...] = (join_cgroup, enter_scratch, *BECOME_THE_USER)
 """The steps that need no namespace: what a container without CAP_SYS_ADMIN allows."""
 
 

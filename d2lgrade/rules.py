@@ -65,6 +65,8 @@ DYNAMIC_ATTRS = frozenset({
     "__closure__", "__func__", "__self__", "__wrapped__", "__reduce__", "__reduce_ex__", "f_globals", "f_locals",
     "f_back", "f_builtins", "gi_frame", "cr_frame", "tb_frame", "user_ns", "user_global_ns"})
 """Attributes that reach namespaces, frames or code objects: ways to rebind a name unseen."""
+SAFE_NAMES = ("IPython.display*",)
+"""Names under :data:`DYNAMIC_NAMES` that cannot rebind anything: showing HTML or a plot is what students do."""
 
 FORBIDDEN, MISSING, UNCHECKABLE = "forbidden", "missing", "uncheckable"
 _PATTERN = re.compile(r"[A-Za-z0-9_.*]+")
@@ -561,7 +563,8 @@ def _dynamic(node: ast.AST, unit: _Unit, defined: set[str], handled: set[int]) -
             return None  # `!command` and harmless magics cannot rebind a name of the notebook
         return f"`%{magic[0]}`" if magic else f"`get_ipython().{node.func.attr}`"
     if isinstance(node, (ast.Name, ast.Attribute)):
-        return next((f"`{n}`" for n in _dotted(node, unit) if any(fnmatchcase(n, p) for p in DYNAMIC_NAMES)), None)
+        return next((f"`{n}`" for n in _dotted(node, unit) if any(fnmatchcase(n, p) for p in DYNAMIC_NAMES)
+                     and not any(fnmatchcase(n, p) for p in SAFE_NAMES)), None)
     return None
 
 

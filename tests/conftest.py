@@ -92,3 +92,13 @@ def otter_zips(course, bundles, tmp_path_factory):
         zips[assignment] = folder / f"{assignment}.zip"
         write_autograder_zip(bundle, zips[assignment], course.root)
     return zips
+
+
+RULE_UNCHECKABLE = "cannot be checked against this task's rule"
+
+
+def score_apart_from_rules(result) -> float:
+    """The score with the points back of questions zeroed only because dynamic code elsewhere in the notebook
+    (ctypes, sys.modules, get_ipython(): what sandbox tests use to attack) makes their rule uncheckable
+    (d2lgrade/rules.py). Tests of the sandbox compare this; tests of the rules check the zero itself."""
+    return result.score + sum(q.max_score for q in result.autograded if RULE_UNCHECKABLE in q.output)

@@ -15,6 +15,7 @@ import dill
 import nbformat
 import pytest
 
+from tests.conftest import RULE_UNCHECKABLE
 from tests.test_hostile import FULL, SCENARIOS, answers
 
 OTTER = str(Path(sys.executable).parent / "otter")
@@ -182,4 +183,7 @@ def test_sandbox_limits_hold_through_otter_run(ag_zip, release, tmp_path, cell, 
 
     nb = tmp_path / "limits.ipynb"
     nb.write_bytes(nbformat.writes(answers(ex1_gt=getattr(test_sandbox_limits, cell))(copy.deepcopy(release))).encode())
-    assert _score(_otter_run(ag_zip, nb, tmp_path)) == score
+    result = _otter_run(ag_zip, nb, tmp_path)
+    # as score_apart_from_rules: ctypes and get_ipython() elsewhere make broadcast_shape's rule uncheckable
+    uncheckable = sum(t["max_score"] for t in result["tests"] if RULE_UNCHECKABLE in t.get("output", ""))
+    assert _score(result) + uncheckable == score

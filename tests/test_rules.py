@@ -44,7 +44,8 @@ def kinds(*cells: str, answer: str = "norm_any", rules: Rules = NO_NORM) -> list
     ["%matplotlib inline\n" + HONEST_NORM, "!ls", "np.linalg.norm?"],
     ["def norm_any(X) return", HONEST_NORM],  # a cell that does not parse does not run either
     ["x = 1"],  # no answer: the verdict says so, not the rule
-], ids=["plain", "exploring", "local-shadows-global", "helper", "magics", "syntax-error", "unanswered"])
+    ["from IPython.display import HTML, display\ndisplay(HTML('<b>X</b>'))", HONEST_NORM],  # showing is not rebinding
+], ids=["plain", "exploring", "local-shadows-global", "helper", "magics", "syntax-error", "unanswered", "display"])
 def test_honest_answers_keep_the_rule(cells):
     assert kinds(*cells) == []
 

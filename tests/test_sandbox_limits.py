@@ -17,6 +17,7 @@ import pytest
 
 from d2lgrade.execute import Limits
 from d2lgrade.grade import Assignment, grade_bytes
+from tests.conftest import score_apart_from_rules
 from tests.test_hostile import FULL, LIMITS, answers
 
 ESCAPES = """
@@ -120,7 +121,7 @@ def release(course):
 @pytest.mark.slow
 def test_no_process_outside_the_kernel_and_no_escape_call_succeeds(sandboxed, release):
     result, text = _grade(sandboxed, release, ex1_gt=ESCAPES)
-    assert result.score == FULL, text
+    assert score_apart_from_rules(result) == FULL, text
 
 
 @pytest.mark.slow
@@ -149,7 +150,7 @@ def test_a_loop_past_the_limit_is_interrupted_not_restarted(sandboxed, release):
 @pytest.mark.parametrize("cell", [REKEY_SESSION, CONTENT_NOT_A_DICT], ids=["rekeyed-session", "content-not-a-dict"])
 def test_messages_the_grader_cannot_read_cost_only_their_cell(sandboxed, release, cell):
     result, text = _grade(sandboxed, release, ex1_gt=cell)
-    assert result.score == FULL - 1, text
+    assert score_apart_from_rules(result) == FULL - 1, text
     assert "could not read" in text and "Traceback" not in text
 
 

@@ -23,6 +23,7 @@ import pytest
 from d2lgrade.grade import Assignment, grade_bytes
 from d2lgrade.sandbox import check_available, grader_uid_base, sandboxed_kernel_factory
 from d2lgrade.workers import worker_policy
+from tests.conftest import score_apart_from_rules
 from tests.test_hostile import FULL, LIMITS, answers
 
 SECRET = "4f1c9e2ab7d30c58"
@@ -149,11 +150,11 @@ def _processes_of(uid: int) -> list[int]:
 def test_nothing_one_submission_leaves_reaches_the_next(warm, release, what):
     template = warm.kernel_factory.template
     left, text = _grade(warm, release, f"leaves-{what}", LEAVERS[what])
-    assert left.score == FULL, text
+    assert score_apart_from_rules(left) == FULL, text
     started = template.process.pid
     assert _processes_of(POLICY.uid) == [], "a process of the sandbox user outlived its submission"
     found, text = _grade(warm, release, f"finds-{what}", FINDERS[what])
-    assert found.score == FULL, f"the next submission found what {what!r} left:\n{text}"
+    assert score_apart_from_rules(found) == FULL, f"the next submission found what {what!r} left:\n{text}"
     assert template.process.pid == started, "both kernels came from the same template"
 
 
@@ -163,7 +164,7 @@ def test_the_finders_do_find_what_is_left_in_their_own_kernel(warm, release):
     for what in LEAVERS:
         both = LEAVERS[what] + FINDERS[what]
         result, text = _grade(warm, release, f"self-{what}", both)
-        assert result.score == FULL - 1, f"{what}: {text}"
+        assert score_apart_from_rules(result) == FULL - 1, f"{what}: {text}"
 
 
 GRADER = """

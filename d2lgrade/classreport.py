@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from d2lgrade.bundle import Bundle, Wrong
 from d2lgrade.course import Course
 
 NOT_GRADED = "Not graded: "
@@ -36,14 +37,6 @@ class ReportError(Exception):
 
 
 @dataclass(frozen=True)
-class Misconception:
-    """A known wrong answer a reference declares, with the hint its students get."""
-
-    id: str
-    hint: str | None = None
-
-
-@dataclass(frozen=True)
 class QuestionInfo:
     """An autograded question as the bundle describes it (or as the results JSON name it, without a bundle)."""
 
@@ -51,7 +44,7 @@ class QuestionInfo:
     exercise: int
     kind: str = ""
     points: float = 0.0
-    misconceptions: tuple[Misconception, ...] = ()
+    misconceptions: tuple[Wrong, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -223,23 +216,15 @@ def read_results(folder: Path) -> list[GradedSubmission]:
 
 
 def read_questions(bundle_path: Path) -> tuple[tuple[QuestionInfo, ...], str]:
-    """Autograded questions in notebook order and the assignment's title, from the bundle JSON; the declared
-    misconceptions come with them where the bundle has them (a ``misconceptions`` list on a question or its
-    compiled entry). Without a bundle: nothing, and the results name the questions."""
+    """Autograded questions in notebook order, with their declared misconceptions, and the assignment's title,
+    from the bundle. Without a bundle: nothing, and the results name the questions."""
     if not bundle_path.is_file():
         return (), ""
-    data = json.loads(bundle_path.read_text(encoding="utf-8"))
-    declared = {c["question"]["id"]: _misconceptions(c) + _misconceptions(c["question"]) for c in data.get("compiled", [])}
-    questions = tuple(
-        QuestionInfo(q["id"], int(q.get("exercise", 0)), str(q.get("kind", "")), float(q.get("points", 0.0)),
-                     declared.get(q["id"], ()) + _misconceptions(q))
-        for q in data.get("questions", []) if q.get("contract") is not None)
-    return questions, f"{data.get('section', '')} {data.get('title', '')}".strip()
-
-
-def _misconceptions(entry: dict[str, Any]) -> tuple[Misconception, ...]:
-    items = entry.get("misconceptions") or []
-    return tuple(Misconception(str(m["id"]), _text(m.get("hint"))) for m in items if isinstance(m, dict) and "id" in m)
+    bundle = Bundle.from_json(bundle_path.read_text(encoding="utf-8"))
+    declared = bundle.misconceptions()
+    questions = tuple(QuestionInfo(q.id, q.exercise, q.kind, q.points, declared.get(q.id, ()))
+                      for q in bundle.questions if q.autograded)
+    return questions, f"{bundle.section} {bundle.title}".strip()
 
 
 # --- counting ------------------------------------------------------------------------------------------------

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from d2lgrade.bundle import compile_bundle
+from d2lgrade.bundle import Bundle, Compiled, Wrong, compile_bundle
 from d2lgrade.classgen import write_class
 from d2lgrade.classreport import assignment_report, course_report
 from d2lgrade.classreport_html import write_assignment_report
 from d2lgrade.cli import main
+from d2lgrade.contract import ValueContract
 from d2lgrade.course import Course
+from d2lgrade.spec import Question
 from tests.conftest import COURSE, copy_course
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "report"
@@ -62,12 +64,12 @@ def test_page_escapes_answers_and_shows_declared_misconceptions(tmp_path):
     """A hostile answer is text on the page, never markup; a declared misconception shows with its hint."""
     course = Course(tmp_path)
     (tmp_path / "nbgrader_config.py").write_text("")
-    bundle = {"format": 1, "assignment": "s02_3", "section": "2.3", "title": "Linear <b>Algebra</b>", "notebook": "x",
-              "questions": [{"id": "q1", "exercise": 1, "kind": "NUMERIC", "points": 1.0, "contract": {"name": "q1"}}],
-              "compiled": [{"question": {"id": "q1"}, "expected": None, "cases": [],
-                            "misconceptions": [{"id": "off_by_one", "hint": "Count <from> 0", "code": "q1 = 1"}]}]}
+    question = Question("q1", 1, "NUMERIC", 1.0, 0, contract=ValueContract("q1", "int"))
+    wrong = Wrong("off_by_one", "Count <from> 0", "q1 = 1", expected={"t": "int", "v": 1})
+    bundle = Bundle("s02_3", "2.3", "Linear <b>Algebra</b>", "x", (question,),
+                    (Compiled(question, {"t": "int", "v": 0}, (), (wrong,)),))
     course.bundle_path("s02_3").parent.mkdir(parents=True)
-    course.bundle_path("s02_3").write_text(json.dumps(bundle))
+    course.bundle_path("s02_3").write_text(bundle.to_json())
     evil = "<script>alert(1)</script>"
     results = tmp_path / "results" / "s02_3"
     results.mkdir(parents=True)

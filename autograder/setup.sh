@@ -11,7 +11,8 @@ SOURCE=/autograder/source
 ENV=/opt/d2lgrade
 
 apt-get update -q
-apt-get install -y -q --no-install-recommends bubblewrap python3 python3-seccomp libgomp1 libquadmath0 \
+# procps: /bin/kill, with which the container mode clears a kernel's processes (d2lgrade/userprocs.py)
+apt-get install -y -q --no-install-recommends bubblewrap python3 python3-seccomp libgomp1 libquadmath0 procps \
     ca-certificates fonts-dejavu-core
 # Debian's chromium, or none (Ubuntu's is a snap, which does not run in a container): the PDF is then skipped
 apt-get install -y -q --no-install-recommends chromium || echo "setup.sh: no chromium package; the PDF of written answers will be skipped"

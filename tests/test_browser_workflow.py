@@ -335,7 +335,8 @@ def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(
             # Instructor: Autograde (d2lgrade's sandbox): 1 of the 4 autograded points, the written answer to do.
             instructor.click("//td[contains(@class,'autograde')]/a", "Autograde button")
             instructor.sees("Successfully autograded", ".modal-body")
-            assert instructor.text(".modal-title") == "Success"
+            instructor.until(lambda d: d.find_element(By.CSS_SELECTOR, ".modal-title").text == "Success",
+                             "the Autograde dialog's title never says Success")  # it fades in after its body
             assert "graded in the sandbox" in instructor.text(".modal-body")
             instructor.shot("autograded")
             instructor.click("//div[contains(@class,'modal-footer')]//button", "OK button")

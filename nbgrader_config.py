@@ -35,7 +35,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Submissions are hostile: HTML in outputs is cleaned by bleach when nbgrader renders notebooks (formgrader,
 # generate_feedback). d2lgrade also writes autograded notebooks with active content already removed
-# (d2lgrade/defang.py), since nbgrader's feedback template renders Markdown cells without this setting.
+# (d2lgrade/nbgrader/defang.py), since nbgrader's feedback template renders Markdown cells without this setting.
 c.HTMLExporter.sanitize_html = True
 # Maths without internet: MathJax from the Jupyter server (jupyter-server-mathjax serves it there; the formgrader
 # finds it by itself), for feedback pages too, which students open through their JupyterLab.
@@ -53,13 +53,13 @@ try:
 except (ImportError, AttributeError, TypeError, IndexError):
     pass
 # Markdown links with javascript: URLs become inert (nbconvert's own filter allows them).
-c.HTMLExporter.filters = {"markdown2html": "d2lgrade.defang.markdown2html"}
+c.HTMLExporter.filters = {"markdown2html": "d2lgrade.nbgrader.defang.markdown2html"}
 
 # One grading path: `nbgrader autograde` and the formgrader's Autograde button grade through d2lgrade's
-# sandbox (d2lgrade/nbgrader_autograde.py) instead of nbgrader's Execute, which would run the submission
+# sandbox (d2lgrade/nbgrader/autograde.py) instead of nbgrader's Execute, which would run the submission
 # unconfined with the hidden tests. The other steps are nbgrader's own.
 c.Autograde.autograde_preprocessors = [
-    "d2lgrade.nbgrader_autograde.GradeInSandbox",
+    "d2lgrade.nbgrader.autograde.GradeInSandbox",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

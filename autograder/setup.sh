@@ -11,7 +11,7 @@ SOURCE=/autograder/source
 ENV=/opt/d2lgrade
 
 apt-get update -q
-# procps: /bin/kill, with which the container mode clears a kernel's processes (d2lgrade/userprocs.py)
+# procps: /bin/kill, with which the container mode clears a kernel's processes (d2lgrade/sandbox/userprocs.py)
 apt-get install -y -q --no-install-recommends bubblewrap python3 python3-seccomp libgomp1 libquadmath0 procps \
     ca-certificates fonts-dejavu-core
 # Debian's chromium, or none (Ubuntu's is a snap, which does not run in a container): the PDF is then skipped
@@ -32,7 +32,7 @@ python3.11 -m venv "$ENV"
 cp -r "$SOURCE/files/d2lgrade-src/d2lgrade" "$("$ENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/"
 "$ENV/bin/python" -m compileall -q "$ENV" >/dev/null || true
 chmod -R a+rX "$ENV"
-"$ENV/bin/python" -c "import d2lgrade.otter_plugin, mxnet"   # fails the build now, not every submission later
+"$ENV/bin/python" -c "import d2lgrade.otter.plugin, mxnet"   # fails the build now, not every submission later
 
 # Only root may enter the zip's folder: the configuration holds the hidden inputs and reference answers.
 chown -R root:root "$SOURCE"

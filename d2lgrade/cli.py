@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from d2lgrade.course import Course
+from d2lgrade.course.layout import Course
 
 
 class UsageError(Exception):
@@ -35,7 +35,7 @@ def _known(course: Course, assignments: list[str]) -> list[str]:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from d2lgrade.build import build
+    from d2lgrade.authoring.build import build
 
     course = _course(args)
     build(course, _known(course, args.assignments) or None, force=args.force)
@@ -43,7 +43,8 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from d2lgrade.batch import find_submissions, read_roster, run_batch
+    from d2lgrade.batch.intake import find_submissions, read_roster
+    from d2lgrade.batch.run import run_batch
 
     course = _course(args)
     _known(course, [args.assignment])
@@ -65,10 +66,10 @@ def _grade(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     """Grade the instructor's solved source notebooks (trusted: they import solutions/)."""
-    from d2lgrade.bundle import compile_bundle
-    from d2lgrade.execute import trusted_kernel_factory
-    from d2lgrade.grade import Assignment, grade_bytes
-    from d2lgrade.rules import ModuleSources
+    from d2lgrade.grading.steps import Assignment, grade_bytes
+    from d2lgrade.judging.bundle import compile_bundle
+    from d2lgrade.judging.rules import ModuleSources
+    from d2lgrade.sandbox.execute import trusted_kernel_factory
 
     course = _course(args)
     failed = 0
@@ -88,7 +89,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from d2lgrade.listing import course_listing, render_listing
+    from d2lgrade.course.listing import course_listing, render_listing
 
     listing = course_listing(_course(args))
     print(json.dumps(listing, indent=2) if args.json else render_listing(listing))
@@ -96,7 +97,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _samples(args: argparse.Namespace) -> int:
-    from d2lgrade.samples import write_samples
+    from d2lgrade.authoring.samples import write_samples
 
     course = _course(args)
     for path in write_samples(course, args.assignments or None):
@@ -109,13 +110,14 @@ def _grade_samples(args: argparse.Namespace) -> int:
     changed is built first, then everything is graded on ``--jobs`` workers shared by all assignments."""
     from contextlib import nullcontext
 
-    from d2lgrade.batch import Submission, run_batch, say
-    from d2lgrade.build import build
-    from d2lgrade.grade import Assignment
-    from d2lgrade.progress import Progress
-    from d2lgrade.results import course_table
-    from d2lgrade.samples import samples_dir
-    from d2lgrade.workers import worker_pool
+    from d2lgrade.authoring.build import build
+    from d2lgrade.authoring.samples import samples_dir
+    from d2lgrade.batch.intake import Submission
+    from d2lgrade.batch.run import run_batch, say
+    from d2lgrade.grading.progress import Progress
+    from d2lgrade.grading.steps import Assignment
+    from d2lgrade.grading.workers import worker_pool
+    from d2lgrade.judging.results import course_table
 
     course = _course(args)
     output = _output(course, args.output)
@@ -142,8 +144,8 @@ def _grade_samples(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     """The class report of one assignment, or of the course (students × sections), from the results JSON."""
-    from d2lgrade.classreport import ReportError, assignment_report, course_report
-    from d2lgrade.classreport_html import write_assignment_report, write_course_report
+    from d2lgrade.reports.class_report import ReportError, assignment_report, course_report
+    from d2lgrade.reports.class_report_html import write_assignment_report, write_course_report
 
     course = _course(args)
     if bool(args.assignment) == bool(args.whole_course):
@@ -236,8 +238,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from d2lgrade.sandbox import SandboxUnavailable
-    from d2lgrade.spec import SpecError
+    from d2lgrade.judging.spec import SpecError
+    from d2lgrade.sandbox.kernels import SandboxUnavailable
 
     args = parser().parse_args(argv)
     try:

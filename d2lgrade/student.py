@@ -1,7 +1,7 @@
 """The ``check`` object of a notebook: public tests a student runs for immediate feedback.
 
 ``check.value`` and ``check.function`` apply the same contract the grader applies (through
-:mod:`d2lgrade.contract`, on the same plain data), so "passes here" means "has the right form" in
+:mod:`d2lgrade.judging.contract`, on the same plain data), so "passes here" means "has the right form" in
 grading too. Correctness is decided only by the grader, outside the student's kernel; in a source
 notebook, ``check.judge`` lets an instructor compare with the reference while authoring.
 """
@@ -12,9 +12,9 @@ import os
 import textwrap
 from typing import Any
 
-from d2lgrade.contract import Contract, Problem
-from d2lgrade.plain import error, to_plain
-from d2lgrade.spec import function_contract, value_contract
+from d2lgrade.judging.contract import Contract, Problem
+from d2lgrade.judging.plain import error, to_plain
+from d2lgrade.judging.spec import function_contract, value_contract
 
 
 class AnswerError(AssertionError):
@@ -95,8 +95,8 @@ class Checks:
 
         Uses the contract the public line of the same test cell declared for ``name``.
         """
-        from d2lgrade.compare import Tolerance
-        from d2lgrade.reference import judge_live
+        from d2lgrade.judging.compare import Tolerance
+        from d2lgrade.judging.reference import judge_live
 
         if os.environ.get("NBGRADER_EXECUTION") == "autograde":
             raise AnswerError("refused: nbgrader's own Execute step is running this notebook, outside the sandbox, "

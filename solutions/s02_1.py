@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Misconception, Region, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Region, Value, regions
 from solutions.context import default_context
 from solutions.domain import has_negative, values
 
@@ -101,7 +101,7 @@ BROADCAST_SHAPE_DOMAIN = (
     Region("a shape with no axes, ()", lambda a, b: not a or not b),
 )
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 LT_MISTAKES = (
     Misconception("or-equal", "`<=` is also True where the two entries are equal; the comparison asked for is strict.",
                   wrong=lambda: np.less_equal(*section_tensors()), code="lt = X <= Y"),

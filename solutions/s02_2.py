@@ -18,7 +18,7 @@ import numpy as onp
 import pandas as pd
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Misconception, Region, Value
+from d2lgrade.judging.reference import Function, Misconception, Region, Value
 from solutions.context import default_context
 
 npx.set_np()
@@ -146,7 +146,7 @@ def preprocessed_inputs() -> np.ndarray:
 def targets() -> np.ndarray:
     return np.array(raw_data()[TARGET].to_numpy(dtype="float32"), ctx=CTX)
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 DROP_MOST_MISSING_MISTAKES = (
     Misconception("threshold", "Dropping by a threshold of missing values is not dropping the one column with the "
                   "most: on other tables it deletes several columns, or none.",

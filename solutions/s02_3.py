@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Misconception, Region, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Region, Value, regions
 from solutions.context import default_context
 from solutions.domain import all_zero, has_negative, has_positive, ndim, ndim_at_least, square, values
 
@@ -156,7 +156,7 @@ NORM_ANY_DOMAIN = regions(
     five_axes=ndim_at_least(5), negative_entries=has_negative, all_zero=all_zero)
 """Exercise 9: "any number of axes (1 or more)", "entries of both signs"."""
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 LEN_X_MISTAKES = (
     Misconception("size", "That is the number of entries; `len` counts along one axis only.",
                   wrong=lambda: int(section_tensor().size), code="len_X = X.size"),

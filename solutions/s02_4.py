@@ -11,7 +11,7 @@ import math
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from d2lgrade.reference import Function, Misconception, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
 from solutions.domain import has_negative, has_zero, largest, size, smallest, values
@@ -177,7 +177,7 @@ CHAIN_RULE_DOMAIN = (
 )
 DU_DAB_DOMAIN = (*regions("a", **_signs()), *regions("b", **_signs()))
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 def _tangent_sign_slip(x0: float) -> list[float]:
     """The derivative of -1/x taken as -1/x^2 (it is +1/x^2)."""
     k = 3 * x0 ** 2 - 1 / x0 ** 2

@@ -11,7 +11,7 @@ import math
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from d2lgrade.reference import Function, Misconception, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
 from solutions.domain import has_negative, ndim, ndim_at_least
@@ -186,7 +186,7 @@ SIN_GRAD_DOMAIN = regions(
     "x", no_axes=ndim(0), vector=ndim(1), matrix=ndim(2), negative_entries=has_negative,
     beyond_2_pi=lambda x: float(abs(x).max()) > 6.3, zeros_of_cos=lambda x: bool((abs(abs(x) - 1.5707964) < 1e-6).any()))
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 GRAD_AFTER_TWO_MISTAKES = (
     Misconception("assumed-accumulation", "Assumes the two passes add up, as in frameworks that accumulate "
                   "gradients; with MXNet's default `grad_req`, run it and look at `x.grad`.",

@@ -13,7 +13,7 @@ import math
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Misconception, Region, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Region, Value, regions
 from solutions.context import default_context
 from solutions.domain import has_zero, values
 
@@ -147,7 +147,7 @@ MARKOV_DOMAIN = (
     Region("probabilities 0", lambda pA, pBA, pCB: has_zero(values(pBA)) and has_zero(values(pCB))),
 )
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 FINAL_STD_MISTAKES = (
     Misconception("variance", "That is the variance of the estimate; the standard deviation is its square root.",
                   wrong=lambda m, n: (1 / 6) * (5 / 6) / (m * n),

@@ -11,7 +11,7 @@ import inspect
 import mxnet
 from mxnet import np, npx
 
-from d2lgrade.reference import Misconception, Value
+from d2lgrade.judging.reference import Misconception, Value
 from solutions.context import default_context
 
 npx.set_np()
@@ -58,7 +58,7 @@ def seed_location() -> str:
     assert len(found) == 1, found
     return found[0]
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 ONES_DTYPE_MISTAKES = (
     Misconception("numpy-default", "That is NumPy's default; MXNet's `np` has its own: ask MXNet, not NumPy's "
                   "documentation.", wrong="float64", code='ones_dtype = "float64"'),

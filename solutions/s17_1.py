@@ -7,7 +7,7 @@ import math
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Misconception, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Value, regions
 from solutions.context import default_context
 from solutions.domain import values
 
@@ -162,7 +162,7 @@ IMAGES_ORTHOGONAL_DOMAIN = regions(
     and not images_orthogonal(A),
     negative_entries=lambda A: bool((values(A) < 0).any()))
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 THETA_MISTAKES = (
     Misconception("degrees", "The angle is asked in radians, not degrees.",
                   wrong=lambda: math.degrees(angle(*exercise1_vectors())),

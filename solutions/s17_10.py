@@ -11,7 +11,7 @@ import math
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Misconception, Region, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Region, Value, regions
 from solutions.context import default_context
 from solutions.domain import has_zero, values
 
@@ -124,7 +124,7 @@ KL_GAUSS_DOMAIN = (
     Region("negative means", lambda m1, s1, m2, s2: m1 < 0 or m2 < 0),
 )
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 ENTROPY_MISTAKES = (
     Misconception("nats", "The natural logarithm gives nats; entropies here are in bits.",
                   wrong=lambda p: entropy(p) * math.log(2),

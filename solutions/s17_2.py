@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Misconception, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Value, regions
 from solutions.context import default_context
 from solutions.domain import has_negative, values
 
@@ -91,7 +91,7 @@ GERSHGORIN_DOMAIN = regions(
     negative_diagonal=lambda A: bool((values(A).diagonal() < 0).any()),
     negative_off_diagonal=lambda A: bool(((values(A) - onp.diag(values(A).diagonal())) < 0).any()))
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 GERSHGORIN_MISTAKES = (
     Misconception("signed-radii", "A Gershgorin radius adds the absolute values of the off-diagonal entries.",
                   wrong=lambda A: float((np.diag(A) - (A.sum(axis=1) - np.diag(A))).min()),

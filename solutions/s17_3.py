@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Misconception, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
 from solutions.domain import has_negative, has_positive, has_zero, ndim, values
@@ -102,7 +102,7 @@ D_LOG_INV_DOMAIN = regions(
     matrix=ndim(2))
 """Exercise 2: "positive (between 0.01 and 100)"."""
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 D_LOG_INV_MISTAKES = (
     Misconception("sign-lost", "log(1/x) = -log(x): check the sign.", wrong=lambda x: 1 / x,
                   code="def d_log_inv(x):\n    return 1 / x"),

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from d2lgrade.reference import Function, Misconception, Region, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Region, Value, regions
 from solutions.autodiff import grad_of
 from solutions.context import default_context
 from solutions.domain import all_zero, has_negative, has_zero, largest, size, smallest
@@ -153,7 +153,7 @@ def classify_critical_point() -> str:
         return "neither"
     return "minimum" if float(along.min()) >= 0 else "maximum"
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 GRAD_NORM_MISTAKES = (
     Misconception("squared-norm", "That is the gradient of the squared norm, not of the norm itself.",
                   wrong=lambda v: 2 * v, code="def grad_norm(v):\n    return 2 * v"),

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from mxnet import np, npx
 
-from d2lgrade.reference import Misconception, Value
+from d2lgrade.judging.reference import Misconception, Value
 from solutions.context import default_context
 
 npx.set_np()
@@ -103,7 +103,7 @@ def exercise4_dx_dy() -> float:
     """The integral over y in [0, 1] of (the integral over x in [0, 2] of f(x, y) dx) dy."""
     return iterated(lambda y, x: f4(x, y), inner_hi=2.0, outer_hi=1.0)
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 INTEGRAL1_MISTAKES = (
     Misconception("log10", "The antiderivative of 1/x is the natural logarithm, not log base 10.",
                   wrong=lambda: math.log10(2), code="import math\nintegral1 = math.log10(2)"),

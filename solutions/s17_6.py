@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Misconception, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Value, regions
 from solutions.context import default_context
 
 npx.set_np()
@@ -79,7 +79,7 @@ def joint_moments(num: int = 2000) -> dict[str, float]:
     e_x, e_y, e_xy = (X * p).sum(), (Y * p).sum(), (X * Y * p).sum()
     return {"e_x": float(e_x), "e_y": float(e_y), "e_xy": float(e_xy), "cov": float(e_xy - e_x * e_y)}
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 LAPLACE_STD_MISTAKES = (
     Misconception("variance", "That is the variance; the standard deviation is its square root.",
                   wrong=lambda: laplace_moments()[1] ** 2, code="laplace_std = 2.0"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from d2lgrade.reference import Function, Misconception, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Value, regions
 from solutions.context import default_context
 from solutions.domain import has_negative, largest, smallest, values
 
@@ -97,7 +97,7 @@ GAUSSIAN_MEAN_DOMAIN = regions(
     positive_mean=lambda x: float(x.mean()) > 0, negative_samples=has_negative,
     an_outlier=lambda x: x.size > 2 and abs(float(onp.median(values(x))) - float(x.mean())) > 1)
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 ALPHA_MLE_MISTAKES = (
     Misconception("missing-n", "The log-likelihood has n log(alpha), one term per sample: its derivative keeps the n.",
                   wrong=lambda xs: float(1 / np.array(xs).sum()), code="def alpha_mle(xs):\n    return 1 / xs.sum()"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Misconception, Region, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Region, Value, regions
 from solutions.context import default_context
 from solutions.domain import values
 
@@ -95,7 +95,7 @@ NB_DOMAIN = (
     Region("a feature constant within a class", _constant_in_a_class),
 )
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 def _smoothed_feature_probs() -> np.ndarray:
     """The book's pseudo-counts, (n_ic + 1) / (n_c + 1), where the task asks for plain frequencies."""
     X, y = xor_data()

@@ -13,7 +13,7 @@ import math
 import numpy as onp
 from mxnet import np, npx
 
-from d2lgrade.reference import Function, Misconception, Value, regions
+from d2lgrade.judging.reference import Function, Misconception, Value, regions
 from solutions.context import default_context
 from solutions.domain import values
 
@@ -182,7 +182,7 @@ CONFIDENCE_DOMAIN = (
 )
 SUMMARY_DOMAIN = regions("num_datasets", the_books_100=lambda k: k == 100, tens_of_thousands=lambda k: k >= 20_000)
 
-# Known wrong answers (d2lgrade.reference.Misconception): each matched only by a wrong answer.
+# Known wrong answers (d2lgrade.judging.reference.Misconception): each matched only by a wrong answer.
 MAX_STATS_MISTAKES = (
     Misconception("bias-sign", "The bias is E[estimate] - theta: the maximum undershoots theta.",
                   wrong=lambda theta, n: max_estimator_stats(theta, n) * np.array([-1.0, 1.0, 1.0], dtype="float64", ctx=CTX),

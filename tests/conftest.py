@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from d2lgrade.bundle import Bundle, compile_bundle
-from d2lgrade.course import Course
-from d2lgrade.execute import trusted_kernel_factory
-from d2lgrade.grade import Assignment, Job, grade_bytes
-from d2lgrade.rules import ModuleSources
-from d2lgrade.samples import samples_dir
+from d2lgrade.authoring.samples import samples_dir
+from d2lgrade.course.layout import Course
+from d2lgrade.grading.steps import Assignment, Job, grade_bytes
+from d2lgrade.judging.bundle import Bundle, compile_bundle
+from d2lgrade.judging.rules import ModuleSources
+from d2lgrade.sandbox.execute import trusted_kernel_factory
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = Course(ROOT)
@@ -84,7 +84,7 @@ def copy_course(bundles: dict[str, Bundle], assignment: str, root: Path) -> Cour
 @pytest.fixture(scope="session")
 def otter_zips(course, bundles, tmp_path_factory):
     """Every assignment's Otter autograder zip, built once per session (a clean clone has no build/)."""
-    from d2lgrade.otter_plugin import write_autograder_zip
+    from d2lgrade.otter.autograder_zip import write_autograder_zip
 
     folder = tmp_path_factory.mktemp("otter-zips")
     zips = {}
@@ -100,5 +100,5 @@ RULE_UNCHECKABLE = "cannot be checked against this task's rule"
 def score_apart_from_rules(result) -> float:
     """The score with the points back of questions zeroed only because dynamic code elsewhere in the notebook
     (ctypes, sys.modules, get_ipython(): what sandbox tests use to attack) makes their rule uncheckable
-    (d2lgrade/rules.py). Tests of the sandbox compare this; tests of the rules check the zero itself."""
+    (d2lgrade/judging/rules.py). Tests of the sandbox compare this; tests of the rules check the zero itself."""
     return result.score + sum(q.max_score for q in result.autograded if RULE_UNCHECKABLE in q.output)

@@ -20,9 +20,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from d2lgrade.batch import Submission, grade_submissions
-from d2lgrade.course import Course
-from d2lgrade.defang import CLEANED_OUTPUT_TYPES, SAFE_OUTPUT_TYPES, defang
+from d2lgrade.batch.intake import Submission
+from d2lgrade.batch.run import grade_submissions
+from d2lgrade.course.layout import Course
+from d2lgrade.nbgrader.defang import CLEANED_OUTPUT_TYPES, SAFE_OUTPUT_TYPES, defang
 from tests.conftest import copy_course
 from tests.test_hostile import FULL, answers
 

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from d2lgrade import batch, grade
-from d2lgrade.batch import find_submissions, read_submission, run_batch
-from d2lgrade.course import Course
-from d2lgrade.grade import INTERNAL_ERROR, Assignment, grade_bytes
+from d2lgrade.batch import run as batch
+from d2lgrade.batch.intake import find_submissions, read_roster, read_submission
+from d2lgrade.batch.run import run_batch
+from d2lgrade.course.layout import Course
+from d2lgrade.grading import steps as grade
+from d2lgrade.grading.steps import INTERNAL_ERROR, Assignment, grade_bytes
 from tests.test_faults import ASSIGNMENT, D2LGRADE, make_course
 
 NOT_A_NOTEBOOK = b'{"nbformat": 4}'
@@ -146,7 +148,7 @@ def test_roster_ids_only_are_graded(tmp_path):
         (tmp_path / name).write_bytes(NOT_A_NOTEBOOK)
     roster = tmp_path.parent / f"{tmp_path.name}-roster.csv"
     roster.write_text("id,name\nalice,Alice A\n")
-    intake = find_submissions(tmp_path, batch.read_roster(roster))
+    intake = find_submissions(tmp_path, read_roster(roster))
     assert [s.student for s in intake.submissions] == ["alice"]
     assert [(r.name.endswith("bob.ipynb"), "roster" in r.reason) for r in intake.refused] == [(True, True)]
 
@@ -218,8 +220,7 @@ def test_grade_command_on_a_hostile_folder_grades_everyone_and_lists_every_refus
 def test_a_sandbox_that_fails_to_start_is_an_internal_error_not_the_students(s02_1, course, monkeypatch, caplog):
     """The grader's machinery failing (here the holder of a kernel's namespaces) must not read as a notebook
     that could not run: the student's zero says grading failed on our side, and a rerun grades it."""
-    from d2lgrade import sandbox
-
+    from d2lgrade.sandbox import kernels as sandbox
     def broken(*_args, **_kwargs):
         raise sandbox.SandboxUnavailable("bubblewrap failed to build the sandbox: injected")
     monkeypatch.setattr(sandbox, "Holder", broken)

@@ -7,7 +7,7 @@ one per person. The instructor releases s02_7 (nbgrader's commands); the student
 Assignment List, types one right and one wrong answer and a written answer into the notebook, runs the
 check cells and reads their messages, validates and submits from the Assignment List; the instructor
 collects (``nbgrader collect``), autogrades with the Formgrader's Autograde button (d2lgrade's sandbox,
-``d2lgrade/nbgrader_autograde.py``), grades the written answer by hand in the Formgrader, generates and
+``d2lgrade/nbgrader/autograde.py``), grades the written answer by hand in the Formgrader, generates and
 releases feedback with its buttons; the student fetches the feedback and reads each question's score and
 message in it. s02_7 rather than s02_1: s02_1 has no written answer to grade by hand. The right answer
 comes from ``solutions/s02_7.py``.
@@ -42,8 +42,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from d2lgrade.build import make_exchange
-from d2lgrade.bundle import compile_bundle
+from d2lgrade.judging.bundle import compile_bundle
+from d2lgrade.nbgrader.release import make_exchange
 from tests.conftest import COURSE, copy_course
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """The class report (``d2lgrade report``): its numbers are a direct count of the results JSON, its page escapes
 what submissions wrote, and a generated class graded the normal way renders in Chromium.
 
-The slow test grades the issue's class of 200 from d2lgrade.classgen (``D2LGRADE_CLASS_SIZE`` to change it) with
+The slow test grades the issue's class of 200 from d2lgrade.reports.class_generator (``D2LGRADE_CLASS_SIZE`` to change it) with
 ``d2lgrade grade --jobs 2`` in a copy of the course, and keeps a screenshot of each page in
 ``test-artifacts/report/`` (git-ignored).
 """
@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from d2lgrade.bundle import Bundle, Compiled, Wrong, compile_bundle
-from d2lgrade.classgen import write_class
-from d2lgrade.classreport import assignment_report, course_report
-from d2lgrade.classreport_html import write_assignment_report
 from d2lgrade.cli import main
-from d2lgrade.contract import ValueContract
-from d2lgrade.course import Course
-from d2lgrade.spec import Question
+from d2lgrade.course.layout import Course
+from d2lgrade.judging.bundle import Bundle, Compiled, Wrong, compile_bundle
+from d2lgrade.judging.contract import ValueContract
+from d2lgrade.judging.spec import Question
+from d2lgrade.reports.class_generator import write_class
+from d2lgrade.reports.class_report import assignment_report, course_report
+from d2lgrade.reports.class_report_html import write_assignment_report
 from tests.conftest import COURSE, copy_course
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "report"
@@ -36,7 +36,7 @@ CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"
 
 
 def direct_counts(folder: Path) -> dict[str, object]:
-    """What the report must say, counted straight from the JSON files, without d2lgrade.classreport."""
+    """What the report must say, counted straight from the JSON files, without d2lgrade.reports.class_report."""
     passed: Counter[str] = Counter()
     checked_wrong: Counter[str] = Counter()
     answers: dict[str, Counter[str]] = {}

@@ -11,7 +11,8 @@ import signal
 
 import pytest
 
-from d2lgrade.batch import find_submissions, run_batch
+from d2lgrade.batch.intake import find_submissions
+from d2lgrade.batch.run import run_batch
 from tests.test_batch_parallel import ASSIGNMENT, _scores, classroom  # noqa: F401 - a fixture
 
 distributed = pytest.importorskip("distributed")

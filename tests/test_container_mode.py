@@ -1,4 +1,4 @@
-"""The container mode of the sandbox (d2lgrade.sandbox.ContainerEnclosure), tried on this machine.
+"""The container mode of the sandbox (d2lgrade.sandbox.kernels.ContainerEnclosure), tried on this machine.
 
 Inside Docker the mode is chosen by itself (bubblewrap cannot build namespaces there); `make image-test`
 runs the hostile corpus in it. Here it is forced with ``D2LGRADE_SANDBOX=container`` to test its parts:
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from d2lgrade import sandbox
-from d2lgrade.grade import Assignment, grade_bytes
-from d2lgrade.userprocs import UserProcesses, pids_of
+from d2lgrade.grading.steps import Assignment, grade_bytes
+from d2lgrade.sandbox import kernels as sandbox
+from d2lgrade.sandbox.userprocs import UserProcesses, pids_of
 
 ROOT = Path(__file__).resolve().parents[1]
 UID = 1_600_000_017
@@ -29,8 +29,8 @@ UID = 1_600_000_017
 def test_no_network_filter_refuses_inet_sockets_and_keeps_unix_ones():
     script = textwrap.dedent("""
         import socket
-        from d2lgrade import enter
-        from d2lgrade.sandbox import seccomp_program
+        from d2lgrade.sandbox import enter
+        from d2lgrade.sandbox.kernels import seccomp_program
         bpf = seccomp_program(no_network=True).read_bytes()
         entry = enter.Entry("container", 0, (), 0, 0, {}, {}, "/", (), bpf)
         enter.load_seccomp(entry, enter.Passage({}, -1))

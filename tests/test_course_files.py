@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from d2lgrade.batch import find_submissions, run_batch
-from d2lgrade.build import build, stamp_path
-from d2lgrade.bundle import compile_bundle
-from d2lgrade.course import Course
-from d2lgrade.samples import samples_dir
+from d2lgrade.authoring.build import build, stamp_path
+from d2lgrade.authoring.samples import samples_dir
+from d2lgrade.batch.intake import find_submissions
+from d2lgrade.batch.run import run_batch
+from d2lgrade.course.layout import Course
+from d2lgrade.judging.bundle import compile_bundle
 from tests.conftest import COURSE, copy_course
 
 GID = 4242

@@ -13,7 +13,7 @@ from functools import cache
 
 import numpy
 
-from d2lgrade.reference import Function, Region, solutions_module
+from d2lgrade.judging.reference import Function, Region, solutions_module
 
 
 @cache

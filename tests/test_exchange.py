@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from d2lgrade.build import make_exchange
-from d2lgrade.course import Course
-from d2lgrade.samples import samples_dir
+from d2lgrade.authoring.samples import samples_dir
+from d2lgrade.course.layout import Course
+from d2lgrade.nbgrader.release import make_exchange
 from tests.conftest import copy_course
 
 ASSIGNMENT = "s02_1"

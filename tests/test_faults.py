@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nbgrader.api import Gradebook
 
-from d2lgrade.course import Course
-from d2lgrade.execute import Limits
-from d2lgrade.grade import Assignment, grade_bytes
-from d2lgrade.samples import samples_dir
+from d2lgrade.authoring.samples import samples_dir
+from d2lgrade.course.layout import Course
+from d2lgrade.grading.steps import Assignment, grade_bytes
+from d2lgrade.sandbox.execute import Limits
 
 ASSIGNMENT = "s02_1"
 D2LGRADE = str(Path(sys.executable).parent / "d2lgrade")

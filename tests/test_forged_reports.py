@@ -15,22 +15,22 @@ from dataclasses import dataclass
 import nbformat
 import pytest
 
-from d2lgrade.execute import Limits
-from d2lgrade.grade import Assignment, grade_bytes
-from d2lgrade.samples import fill, parse_scenario
+from d2lgrade.authoring.samples import fill, parse_scenario
+from d2lgrade.grading.steps import Assignment, grade_bytes
+from d2lgrade.sandbox.execute import Limits
 from tests.conftest import COURSE
 
 LIMITS = Limits(cell_seconds=30, submission_seconds=400, interrupt_grace_seconds=5, restarts=3, output_bytes=500_000)
 
 
 def forge_serialiser(mutation: str, frame: bool = False) -> str:
-    """Replace ``d2lgrade.plain.to_plain`` so that every array holding only the sentinel (or every frame)
+    """Replace ``d2lgrade.judging.plain.to_plain`` so that every array holding only the sentinel (or every frame)
     is reported as ``mutation`` makes it (an expression of ``a``, the honest plain array or frame)."""
     test = ('a.get("t") == "frame"' if frame else
             'a.get("t") == "array" and a.get("data") and set(a["data"]) == {0.123}')
     return f'''
-import d2lgrade.plain
-_honest = d2lgrade.plain.to_plain
+import d2lgrade.judging.plain
+_honest = d2lgrade.judging.plain.to_plain
 def _walk(a):
     if isinstance(a, dict):
         if {test}:
@@ -39,7 +39,7 @@ def _walk(a):
     if isinstance(a, list):
         return [_walk(v) for v in a]
     return a
-d2lgrade.plain.to_plain = lambda value, depth=0: _walk(_honest(value, depth))
+d2lgrade.judging.plain.to_plain = lambda value, depth=0: _walk(_honest(value, depth))
 '''
 
 
@@ -54,32 +54,32 @@ MUTATIONS = {
 }
 
 FORGE_PROBE_OTHER_ID = '''
-import d2lgrade.probe
+import d2lgrade.judging.probe
 from IPython.display import display
-_honest = d2lgrade.probe.report
+_honest = d2lgrade.judging.probe.report
 def _forged(probe):
     if probe["name"] != "tangent_at_1":
         return _honest(probe)
     claim = {"t": "array", "lib": "numpy", "dtype": "float64", "shape": [2], "data": [4.0, -4.0]}
-    display({d2lgrade.probe.MIME: {"id": "ID", "nonce": probe["nonce"], "value": claim}}, raw=True)
-d2lgrade.probe.report = _forged
+    display({d2lgrade.judging.probe.MIME: {"id": "ID", "nonce": probe["nonce"], "value": claim}}, raw=True)
+d2lgrade.judging.probe.report = _forged
 '''
 FORGE_PROBE_TWICE = '''
-import d2lgrade.probe
+import d2lgrade.judging.probe
 from IPython.display import display
-_honest = d2lgrade.probe.report
+_honest = d2lgrade.judging.probe.report
 def _forged(probe):
     _honest(probe)
     if probe["name"] == "tangent_at_1":
         claim = {"t": "array", "lib": "numpy", "dtype": "float64", "shape": [2], "data": [4.0, -4.0]}
-        display({d2lgrade.probe.MIME: {"id": probe["id"], "nonce": probe["nonce"], "value": claim}}, raw=True)
-d2lgrade.probe.report = _forged
+        display({d2lgrade.judging.probe.MIME: {"id": probe["id"], "nonce": probe["nonce"], "value": claim}}, raw=True)
+d2lgrade.judging.probe.report = _forged
 '''
 FORGE_DISPLAY = '''
-import IPython.display, d2lgrade.probe
+import IPython.display, d2lgrade.judging.probe
 _honest = IPython.display.display
 def _display(obj, *args, **kwargs):
-    answer = obj.get(d2lgrade.probe.MIME) if isinstance(obj, dict) else None
+    answer = obj.get(d2lgrade.judging.probe.MIME) if isinstance(obj, dict) else None
     if answer and answer["value"].get("t") == "array":
         answer["value"] = {**answer["value"], "data": []}
     return _honest(obj, *args, **kwargs)
@@ -89,7 +89,7 @@ THREAD = '''
 import threading, time, re
 from IPython import get_ipython
 from IPython.display import display
-import d2lgrade.probe
+import d2lgrade.judging.probe
 def _flood():
     claim = {"t": "array", "lib": "numpy", "dtype": "float64", "shape": [2], "data": [4.0, -4.0]}
     deadline = time.time() + 120
@@ -99,7 +99,7 @@ def _flood():
         report = {"id": "ex1_tangent_at_1", "value": claim}
         if found and "tangent_at_1" in code:
             report["nonce"] = found.group(1)
-        display({d2lgrade.probe.MIME: report}, raw=True)
+        display({d2lgrade.judging.probe.MIME: report}, raw=True)
         time.sleep(0.005)
 threading.Thread(target=_flood, daemon=True).start()
 '''

@@ -1,4 +1,4 @@
-"""The public check and grading judge an answer's form by one definition (d2lgrade/contract.py).
+"""The public check and grading judge an answer's form by one definition (d2lgrade/judging/contract.py).
 
 For every contract kind, an answer the student's check accepts is never rejected for its form when
 graded, and one it rejects is rejected when graded with the same message; and no hidden line may judge
@@ -11,11 +11,11 @@ import numpy
 import pytest
 from mxnet import np as mnp
 
-from d2lgrade.compare import Tolerance
-from d2lgrade.contract import KINDS, FunctionContract, ValueContract, mode_form_problem
-from d2lgrade.plain import to_plain
-from d2lgrade.reference import verdict_function, verdict_value
-from d2lgrade.spec import read_spec
+from d2lgrade.judging.compare import Tolerance
+from d2lgrade.judging.contract import KINDS, FunctionContract, ValueContract, mode_form_problem
+from d2lgrade.judging.plain import to_plain
+from d2lgrade.judging.reference import verdict_function, verdict_value
+from d2lgrade.judging.spec import read_spec
 from d2lgrade.student import AnswerError, Checks
 
 OPTIONS = ("first", "last")

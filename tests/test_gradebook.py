@@ -12,9 +12,10 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
-from d2lgrade.batch import Submission, find_submissions, grade_submissions
-from d2lgrade.course import Course
-from d2lgrade.samples import samples_dir
+from d2lgrade.authoring.samples import samples_dir
+from d2lgrade.batch.intake import Submission, find_submissions
+from d2lgrade.batch.run import grade_submissions
+from d2lgrade.course.layout import Course
 from tests.conftest import copy_course
 
 ASSIGNMENT = "s02_1"

@@ -16,10 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from d2lgrade.execute import Limits
-from d2lgrade.grade import Assignment, grade_bytes
-from d2lgrade.samples import fill, parse_scenario
-from d2lgrade.sandbox import Policy, confinement
+from d2lgrade.authoring.samples import fill, parse_scenario
+from d2lgrade.grading.steps import Assignment, grade_bytes
+from d2lgrade.sandbox.execute import Limits
+from d2lgrade.sandbox.kernels import Policy, confinement
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPLETE_PATH = ROOT / "tests" / "submissions" / "s02_1" / "complete.py"
@@ -128,9 +128,9 @@ numpy.allclose = numpy.array_equal = numpy.isclose = lambda *a, **k: True
 math.isclose = lambda *a, **k: True
 mxnet.numpy.allclose = lambda *a, **k: True
 unittest.TestCase.assertEqual = lambda *a, **k: None
-import d2lgrade.student, d2lgrade.compare
+import d2lgrade.student, d2lgrade.judging.compare
 d2lgrade.student.Checks.judge = lambda *a, **k: print("all hidden tests passed!")
-d2lgrade.compare.differs = lambda *a, **k: None
+d2lgrade.judging.compare.differs = lambda *a, **k: None
 import nbgrader.utils
 nbgrader.utils.determine_grade = lambda *a, **k: (100.0, 100.0)
 import otter.test_files.abstract_test
@@ -139,11 +139,11 @@ builtins.print = lambda *a, **k: None
 lt = X <= Y
 """
 FORGE_REPORT = """
-import d2lgrade.probe
+import d2lgrade.judging.probe
 from IPython.display import display
 def fake(probe):
-    display({d2lgrade.probe.MIME: {"id": probe["id"], "value": {"t": "int", "v": 1}, "score": 100}}, raw=True)
-d2lgrade.probe.report = fake
+    display({d2lgrade.judging.probe.MIME: {"id": probe["id"], "value": {"t": "int", "v": 1}, "score": 100}}, raw=True)
+d2lgrade.judging.probe.report = fake
 lt = X < Y
 """
 READ_SECRETS = f"""
@@ -198,7 +198,7 @@ SCENARIOS = {
     "lying-int-subclass": Scenario(answers(ex1_count_greater=LIAR_INT), FULL - 2,
                                    "`count_greater` is not right on test inputs 1, 3, 4, 5 and 6 of 7"),
     "lying-ndarray-subclass": Scenario(answers(ex2_c=LIAR_ARRAY), FULL - 1, "`c`: not right"),
-    # Rebinding builtins could hide a forbidden call from the static rule check (d2lgrade.rules), so the question
+    # Rebinding builtins could hide a forbidden call from the static rule check (d2lgrade.judging.rules), so the question
     # with a rule (broadcast_shape: no tensors) cannot be checked and earns nothing either.
     "monkeypatch-numpy-mxnet-math-builtins-checkers": Scenario(answers(ex1_lt=MONKEYPATCH), FULL - 3,
                                                                "`lt`: not right"),
@@ -256,7 +256,7 @@ CONTAINER_MODE = {
     "sigkill-own-kernel": Scenario(answers(ex2_c="import os, signal\nc = a + b\nos.kill(os.getpid(), signal.SIGKILL)"),
                                    FULL - 1, "made the Python kernel exit or crash"),
 }
-"""Where the container mode (d2lgrade.sandbox: no namespaces) must give another verdict, and why."""
+"""Where the container mode (d2lgrade.sandbox.kernels: no namespaces) must give another verdict, and why."""
 
 
 @pytest.fixture(scope="module")

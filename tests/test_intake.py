@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from d2lgrade.grade import Assignment, grade_bytes
+from d2lgrade.grading.steps import Assignment, grade_bytes
 
 
 @pytest.fixture(scope="module")

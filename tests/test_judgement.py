@@ -6,10 +6,10 @@ import numpy
 import pytest
 from mxnet import np as mnp
 
-from d2lgrade.compare import Tolerance, differs
-from d2lgrade.contract import FunctionContract, ValueContract
-from d2lgrade.plain import from_plain, to_plain
-from d2lgrade.reference import verdict_function, verdict_value
+from d2lgrade.judging.compare import Tolerance, differs
+from d2lgrade.judging.contract import FunctionContract, ValueContract
+from d2lgrade.judging.plain import from_plain, to_plain
+from d2lgrade.judging.reference import verdict_function, verdict_value
 
 EXACT = Tolerance(0, 0)
 CLOSE = Tolerance(1e-5, 1e-8)

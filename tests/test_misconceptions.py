@@ -14,17 +14,17 @@ import nbformat
 import pytest
 from conftest import ASSIGNMENTS, COURSE
 
-from d2lgrade.bundle import Bundle, Compiled, Wrong, checked_misconceptions
-from d2lgrade.contract import FunctionContract
-from d2lgrade.grade import Assignment, grade_bytes
-from d2lgrade.judge import judge
-from d2lgrade.reference import BadReference, as_answer
-from d2lgrade.samples import fill, parse_scenario, samples_dir
+from d2lgrade.authoring.samples import fill, parse_scenario, samples_dir
+from d2lgrade.grading.steps import Assignment, grade_bytes
+from d2lgrade.judging.bundle import Bundle, Compiled, Wrong, checked_misconceptions
+from d2lgrade.judging.contract import FunctionContract
+from d2lgrade.judging.judge import judge
+from d2lgrade.judging.reference import BadReference, as_answer
 
 
 def _declared() -> dict[str, dict[str, int]]:
     """How many misconceptions each question declares, read from the references (no MXNet computation)."""
-    from d2lgrade.reference import solutions_module
+    from d2lgrade.judging.reference import solutions_module
 
     out: dict[str, dict[str, int]] = {}
     for a in ASSIGNMENTS:

@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from d2lgrade.batch import Submission, run_batch
-from d2lgrade.course import Course
-from d2lgrade.samples import samples_dir
+from d2lgrade.authoring.samples import samples_dir
+from d2lgrade.batch.intake import Submission
+from d2lgrade.batch.run import run_batch
+from d2lgrade.course.layout import Course
 from tests.conftest import copy_course
 
 ASSIGNMENT = "s02_1"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from d2lgrade.results import entry_name
-from d2lgrade.samples import samples_dir
+from d2lgrade.authoring.samples import samples_dir
+from d2lgrade.judging.results import entry_name
 
 OTTER = str(Path(sys.executable).parent / "otter")
 

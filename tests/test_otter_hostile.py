@@ -148,7 +148,7 @@ def test_symlinked_notebook_is_refused(ag_zip, tmp_path):
     (tmp_path / "x").mkdir()
     link = tmp_path / "x" / "l.ipynb"
     link.symlink_to(ag_src)
-    from d2lgrade.otter_plugin import SubmissionUnusable, take_notebook
+    from d2lgrade.otter.plugin import SubmissionUnusable, take_notebook
 
     with pytest.raises(SubmissionUnusable, match="not a plain file"):
         take_notebook(tmp_path / "x")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy
 
-from d2lgrade.plain import to_plain
+from d2lgrade.judging.plain import to_plain
 
 
 class LyingFloat(float):

@@ -8,8 +8,8 @@ import re
 import nbformat
 import pytest
 
-from d2lgrade.build import release_into
-from d2lgrade.stated import limits_paragraph
+from d2lgrade.authoring.stated import limits_paragraph
+from d2lgrade.nbgrader.release import release_into
 
 SECRET = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|check\.judge|from solutions|import solutions"
                     r"|BEGIN MARK SCHEME|Rubric", re.IGNORECASE)
@@ -52,5 +52,5 @@ def test_graded_cells_follow_exercise_order_and_every_exercise_is_graded(course,
 def test_the_introduction_states_the_grading_limits_that_apply(course, assignment):
     intro = nbformat.read(course.source_notebook(assignment), as_version=4).cells[0].source
     assert limits_paragraph() in intro, (
-        f"{assignment}: the introduction must state the limits as d2lgrade.stated.limits_paragraph() says them "
+        f"{assignment}: the introduction must state the limits as d2lgrade.authoring.stated.limits_paragraph() says them "
         "(a limit changed?): paste its text into the first cell of the source notebook, then `make build`")

@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from d2lgrade.compare import Tolerance
-from d2lgrade.contract import FunctionContract, ValueContract
-from d2lgrade.execute import Execution, _read_probe
-from d2lgrade.plain import to_plain
-from d2lgrade.probe import MIME
-from d2lgrade.reference import verdict_value
-from d2lgrade.report import Invalid, validate_report
+from d2lgrade.judging.answer_report import Invalid, validate_report
+from d2lgrade.judging.compare import Tolerance
+from d2lgrade.judging.contract import FunctionContract, ValueContract
+from d2lgrade.judging.plain import to_plain
+from d2lgrade.judging.probe import MIME
+from d2lgrade.judging.reference import verdict_value
+from d2lgrade.sandbox.execute import Execution, _read_probe
 
 EXPECTED = numpy.array([4.0, -4.0, 0.5])
 WRONG = numpy.zeros(3)
@@ -236,7 +236,7 @@ def test_without_the_validator_judging_still_never_passes_a_malformed_array(mode
 
 
 def test_a_question_that_cannot_be_judged_costs_only_itself_and_logs_the_traceback(bundles, caplog, monkeypatch):
-    from d2lgrade import judge as judge_module
+    from d2lgrade.judging import judge as judge_module
 
     bundle = bundles["s02_1"]
     real = judge_module.verdict_value

@@ -8,10 +8,10 @@ import time
 import nbformat
 import pytest
 
-from d2lgrade.bundle import compile_bundle
-from d2lgrade.grade import Assignment, Job, check_rules, notebook_sources
-from d2lgrade.judge import judge
-from d2lgrade.rules import (
+from d2lgrade.grading.steps import Assignment, Job, check_rules, notebook_sources
+from d2lgrade.judging.bundle import compile_bundle
+from d2lgrade.judging.judge import judge
+from d2lgrade.judging.rules import (
     FORBIDDEN,
     MAX_CELL_CHARS,
     MISSING,
@@ -20,8 +20,8 @@ from d2lgrade.rules import (
     Source,
     rule_message,
 )
-from d2lgrade.rules import check_rules as check_code
-from d2lgrade.spec import SpecError, parse_rules
+from d2lgrade.judging.rules import check_rules as check_code
+from d2lgrade.judging.spec import SpecError, parse_rules
 
 SETUP = "from mxnet import autograd, np, npx\nfrom d2lgrade.student import Checks\n\nnpx.set_np()\ncheck = Checks('s')"
 NO_NORM = Rules("no norm function", forbid=("*.norm", "*.hypot", "math.dist"))

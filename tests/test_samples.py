@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from d2lgrade.results import PASSED, gradescope_json
-from d2lgrade.samples import UNTOUCHED, sample_notebooks, samples_dir
+from d2lgrade.authoring.samples import UNTOUCHED, sample_notebooks, samples_dir
+from d2lgrade.judging.results import PASSED, gradescope_json
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDENS") == "1"

@@ -15,8 +15,8 @@ from dataclasses import replace
 import nbformat
 import pytest
 
-from d2lgrade.execute import Limits
-from d2lgrade.grade import Assignment, grade_bytes
+from d2lgrade.grading.steps import Assignment, grade_bytes
+from d2lgrade.sandbox.execute import Limits
 from tests.conftest import score_apart_from_rules
 from tests.test_hostile import FULL, LIMITS, answers
 
@@ -169,9 +169,9 @@ def test_the_submission_budget_holds_across_restarts_and_replays(bundles, releas
 GRADE_ONE = """
 import copy, resource, sys
 import nbformat
-from d2lgrade.bundle import compile_bundle
-from d2lgrade.course import Course
-from d2lgrade.grade import Assignment, grade_bytes
+from d2lgrade.judging.bundle import compile_bundle
+from d2lgrade.course.layout import Course
+from d2lgrade.grading.steps import Assignment, grade_bytes
 from tests.test_hostile import answers
 course = Course.find()
 release = nbformat.read(course.release_notebook("s02_1"), as_version=4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from d2lgrade.spec import SpecError, parse_test_cell
+from d2lgrade.judging.spec import SpecError, parse_test_cell
 
 WHERE = "source/s/x.ipynb, cell 3 (ex1_a)"
 

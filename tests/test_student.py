@@ -8,8 +8,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from d2lgrade.execute import is_test_cell, trusted_kernel_factory
-from d2lgrade.samples import samples_dir
+from d2lgrade.authoring.samples import samples_dir
+from d2lgrade.sandbox.execute import is_test_cell, trusted_kernel_factory
 
 
 def run_like_jupyterlab(path, tmp_path) -> nbformat.NotebookNode:
@@ -47,7 +47,7 @@ def test_public_tests_of_the_release_say_what_is_missing(course, assignment, tmp
 
 def _with_answer(course, tmp_path, source: str):
     """The 2.1 release with `lt` answered by ``source`` (the other answers left as released)."""
-    from d2lgrade.samples import fill
+    from d2lgrade.authoring.samples import fill
 
     release = nbformat.read(course.release_notebook("s02_1"), as_version=4)
     nb = fill(release, {"ex1_lt_answer": source}, "test")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from d2lgrade.progress import Progress
-from d2lgrade.results import FAILED, MANUAL, PASSED, QuestionResult, SubmissionResult, course_table, gradescope_json
+from d2lgrade.grading.progress import Progress
+from d2lgrade.judging.results import FAILED, MANUAL, PASSED, QuestionResult, SubmissionResult, course_table, gradescope_json
 
 WORDS = "12 / 12 autograded, 5 to grade by hand"
 

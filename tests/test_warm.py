@@ -1,6 +1,6 @@
 """Warm kernels are fresh kernels: nothing one submission does is visible to the next.
 
-Every kernel of an :class:`Assignment` is forked from one template (:mod:`d2lgrade.template`). Each
+Every kernel of an :class:`Assignment` is forked from one template (:mod:`d2lgrade.sandbox.template`). Each
 test grades a submission that tries to leave something behind, then one, from the same template,
 that answers ``gt`` right only if it finds nothing. The host is checked too: no process of the
 sandbox user outlives its submission.
@@ -20,9 +20,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from d2lgrade.grade import Assignment, grade_bytes
-from d2lgrade.sandbox import check_available, grader_uid_base, sandboxed_kernel_factory
-from d2lgrade.workers import worker_policy
+from d2lgrade.grading.steps import Assignment, grade_bytes
+from d2lgrade.grading.workers import worker_policy
+from d2lgrade.sandbox.kernels import check_available, grader_uid_base, sandboxed_kernel_factory
 from tests.conftest import score_apart_from_rules
 from tests.test_hostile import FULL, LIMITS, answers
 
@@ -170,8 +170,8 @@ def test_the_finders_do_find_what_is_left_in_their_own_kernel(warm, release):
 GRADER = """
 import sys, time
 from jupyter_core.utils import run_sync
-from d2lgrade.sandbox import sandboxed_kernel_factory
-from d2lgrade.workers import worker_policy
+from d2lgrade.sandbox.kernels import sandboxed_kernel_factory
+from d2lgrade.grading.workers import worker_policy
 factory = sandboxed_kernel_factory(worker_policy(int(sys.argv[1]), int(sys.argv[2])))
 km = factory()
 run_sync(km.start_kernel)()
@@ -208,7 +208,7 @@ def test_kernels_die_with_their_grader_or_template_even_on_sigkill(victim):
 def test_a_holder_is_handed_over_only_once_its_mounts_are_made(tmp_path):
     """bubblewrap reports the holder's pid before it has made the mounts; a kernel that joined the mount
     namespace then found no /scratch (seen under load). The holder is used only once its command runs."""
-    from d2lgrade.sandbox import HOSTS, Holder, passwd
+    from d2lgrade.sandbox.kernels import HOSTS, Holder, passwd
 
     check_available(POLICY)
     (tmp_path / "hosts").write_bytes(HOSTS)

@@ -1,4 +1,4 @@
-"""The written answers' PDF (d2lgrade/written_pdf.py) and the Otter zip's quiet, consistent output.
+"""The written answers' PDF (d2lgrade/otter/written_pdf.py) and the Otter zip's quiet, consistent output.
 
 The PDF holds each written answer with the task it answers; a hostile notebook (script in the answer
 and in outputs, huge outputs, beacons to a local server) yields a PDF in which nothing ran and nothing
@@ -24,12 +24,12 @@ import nbformat
 import pytest
 from pypdf import PdfReader
 
-from d2lgrade import written_pdf
-from d2lgrade.bundle import compile_bundle
-from d2lgrade.grade import Assignment, grade_bytes
-from d2lgrade.results import gradescope_json
-from d2lgrade.samples import samples_dir
-from d2lgrade.written_pdf import find_chromium, pdf_name, write_written_pdf, written_html, written_notebook
+from d2lgrade.authoring.samples import samples_dir
+from d2lgrade.grading.steps import Assignment, grade_bytes
+from d2lgrade.judging.bundle import compile_bundle
+from d2lgrade.judging.results import gradescope_json
+from d2lgrade.otter import written_pdf
+from d2lgrade.otter.written_pdf import find_chromium, pdf_name, write_written_pdf, written_html, written_notebook
 
 OTTER = str(Path(sys.executable).parent / "otter")
 needs_chromium = pytest.mark.skipif(find_chromium() is None, reason="no Chromium here (set D2LGRADE_CHROMIUM)")
@@ -111,7 +111,7 @@ def test_pdf_name_is_otters_in_safe_characters():
 def test_token_upload_only_when_configured(monkeypatch, tmp_path):
     from otter.generate import token
 
-    from d2lgrade.otter_plugin import upload_pdf
+    from d2lgrade.otter.plugin import upload_pdf
 
     calls = []
 
@@ -233,7 +233,7 @@ def test_hostile_notebook_gives_an_inert_pdf_in_seconds(course, bundles, tmp_pat
 
 @pytest.fixture(scope="module")
 def s02_4_zip(course, bundles, tmp_path_factory):
-    from d2lgrade.otter_plugin import write_autograder_zip
+    from d2lgrade.otter.autograder_zip import write_autograder_zip
 
     path = tmp_path_factory.mktemp("zip") / "s02_4.zip"
     write_autograder_zip(bundles["s02_4"], path, course.root)

@@ -134,9 +134,9 @@ def run_container(tag: str, notebook: bytes, name: str) -> tuple[dict, float, st
 
 def host_scores(assignment: str, notebook: bytes, name: str) -> tuple[dict[str, float], str]:
     """What ``d2lgrade grade`` gives the same notebook on this machine (namespaces sandbox), and its notes."""
-    from d2lgrade.bundle import Bundle
-    from d2lgrade.grade import Assignment, grade_bytes
-    from d2lgrade.results import entry_name
+    from d2lgrade.grading.steps import Assignment, grade_bytes
+    from d2lgrade.judging.bundle import Bundle
+    from d2lgrade.judging.results import entry_name
 
     bundle = Bundle.from_json((ROOT / "build" / assignment / "bundle.json").read_text())
     result = grade_bytes(Assignment.from_bundle(bundle), notebook, student=name, source=f"{name}.ipynb").result
@@ -158,8 +158,8 @@ def hostile_cases() -> list[Case]:
     """Three attacks on what the container trusts, each from the 2.1 release with correct answers."""
     import nbformat
 
-    from d2lgrade.course import Course
-    from d2lgrade.samples import fill, parse_scenario
+    from d2lgrade.authoring.samples import fill, parse_scenario
+    from d2lgrade.course.layout import Course
 
     complete_py = ROOT / "tests" / "submissions" / "s02_1" / "complete.py"
     complete = parse_scenario(complete_py.read_text(), str(complete_py))
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         return image_test()
     ensure_daemon()
     ensure_base()
-    from d2lgrade.course import Course
+    from d2lgrade.course.layout import Course
 
     for assignment in args.assignments or Course(ROOT).assignments():
         build_image(assignment)

@@ -1,0 +1,1 @@
+"""A folder of submissions graded into the course's records: intake, archive, grading, results, gradebook."""

@@ -1,0 +1,104 @@
+"""nbgrader's gradebook rows: what ``d2lgrade grade`` records, so nbgrader's own tools work on it.
+
+The formgrader (manual grading of written answers), ``generate_feedback`` and ``export`` read the
+gradebook: one submission per student and assignment, with the time nbgrader reads from
+``submitted/`` (:mod:`d2lgrade.course.records`); ``auto_score`` of each autograded cell; written
+answers left for a person (or zero when untouched, as nbgrader does); nbgrader's late penalty; and
+the autograded notebook beside them (:mod:`d2lgrade.nbgrader.autograded`).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import AssignLatePenalties
+from nbgrader.utils import compute_checksum, parse_utc
+from sqlalchemy.exc import SAWarning
+
+from d2lgrade.course.layout import Course
+from d2lgrade.course.records import protect_gradebook, submitted_timestamp
+from d2lgrade.grading.steps import Job
+from d2lgrade.judging.results import SubmissionResult
+from d2lgrade.nbgrader.autograded import write_autograded
+from d2lgrade.nbgrader.release import Target, generate_release
+
+
+def ensure_assignment(course: Course, assignment: str) -> None:
+    """Register the assignment in this gradebook if the build ran against another database, with the due
+    date ``nbgrader_config.py`` gives it (``c.D2LGrade.due_dates``), which nbgrader's late penalty reads."""
+    if course.db_path is not None:
+        course.access.folder(course.db_path.parent)  # a demo's records folder, made before SQLite creates the file
+    with Gradebook(course.db_url) as gb:
+        try:
+            gb.find_assignment(assignment)
+            known = True
+        except MissingEntry:
+            known = False
+    if not known:
+        with tempfile.TemporaryDirectory() as tmp:
+            generate_release(Target(course, assignment, Path(tmp), course.db_url))
+    due = course.config.get("D2LGrade", {}).get("due_dates", {}).get(assignment)
+    if due:
+        with Gradebook(course.db_url) as gb:
+            gb.update_or_create_assignment(assignment, duedate=parse_utc(due))
+    protect_gradebook(course)
+
+
+def record(course: Course, job: Job, notebook: str) -> None:
+    """Store the scores of ``job`` in the gradebook and write the autograded notebook."""
+    result = job.result
+    assert result is not None
+    verdicts = {q.id: q for q in result.questions}
+    with warnings.catch_warnings(), Gradebook(course.db_url) as gb:
+        # nbgrader 0.9's ORM code trips SQLAlchemy 2's autoflush warning; the rows are written all the same
+        warnings.filterwarnings("ignore", category=SAWarning)
+        gb.update_or_create_student(result.student)
+        stamp = submitted_timestamp(course, result.assignment, result.student)
+        gb.update_or_create_submission(result.assignment, result.student, **({"timestamp": stamp} if stamp else {}))
+        for q in job.assignment.bundle.questions:
+            grade = gb.find_grade(q.id, notebook, result.assignment, result.student)
+            verdict = verdicts.get(q.id)
+            if q.autograded:
+                grade.auto_score = verdict.score if verdict else 0.0
+                grade.needs_manual_grade = grade.manual_score is not None
+                continue
+            untouched = _untouched(job, q.id)
+            grade.auto_score = 0.0 if untouched else None
+            grade.needs_manual_grade = not untouched and grade.manual_score is None
+            comment = gb.find_comment(q.id, notebook, result.assignment, result.student)
+            comment.auto_comment = "No response." if untouched else None
+        gb.db.commit()
+    _assign_late_penalty(course, result, notebook)
+    if job.notebook is not None:
+        try:
+            write_autograded(course, job, notebook, result)
+        except Exception as exc:  # noqa: BLE001 - nbgrader rejects some tampered notebooks; scores stay recorded
+            job.notes.append(f"nbgrader could not prepare this notebook for manual grading ({str(exc)[:200]}); "
+                             "the scores are recorded, the submitted file is in submitted/.")
+
+
+def _assign_late_penalty(course: Course, result: SubmissionResult, notebook: str) -> None:
+    """nbgrader's own late-submission step, configured by the course (``c.LateSubmissionPlugin``): the
+    same penalty whether ``nbgrader autograde`` or ``d2lgrade grade`` graded the submission."""
+    resources = {"nbgrader": {"notebook": notebook, "assignment": result.assignment, "student": result.student,
+                              "db_url": course.db_url}}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=SAWarning)
+        AssignLatePenalties(config=course.config).preprocess(nbformat.v4.new_notebook(), resources)
+
+
+def _untouched(job: Job, grade_id: str) -> bool:
+    """A written answer left as released (nbgrader's checksum test): zero, no grading needed."""
+    if job.notebook is None:
+        return True
+    for cell in job.notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade_id") == grade_id:
+            return meta.get("checksum") == compute_checksum(cell)
+    return True
+
+

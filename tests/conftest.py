@@ -2,13 +2,19 @@
 
 Notebook-running tests take seconds each; every sample is graded once per session and the results
 are shared by the tests that ask different questions of them (goldens, Otter agreement).
+
+``make test`` runs the suite on several pytest-xdist workers. What every worker would otherwise make again
+(the bundles, the Otter zips) is made once per run by whichever worker asks first (:func:`made_once`) and
+read by the others; each worker keeps one warm sandbox template, as a grader process does.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,15 +42,55 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("sample", pairs, ids=[f"{a}-{s}" for a, s in pairs])
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """For ``make test``'s workers (``--dist loadgroup``): the long end-to-end tests first, so that none of them
+    starts last and keeps the run waiting; the tests that share an assignment's graded samples on one worker,
+    so that each sample is graded once."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "graded" in getattr(item, "fixturenames", ()):
+            assignment = callspec.params.get("assignment") or (callspec.params.get("sample") or (None,))[0]
+            if assignment:
+                item.add_marker(pytest.mark.xdist_group(f"graded-{assignment}"))
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: book order otherwise kept
+
+
 @pytest.fixture(scope="session")
 def course() -> Course:
     return COURSE
 
 
 @pytest.fixture(scope="session")
-def bundles() -> dict[str, Bundle]:
-    """Every assignment's references, computed once (imports MXNet and solutions/)."""
-    return {a: compile_bundle(COURSE.spec(a)) for a in ASSIGNMENTS}
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the whole test run shares: the workers' common parent under xdist, the base folder otherwise."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def made_once(run_dir: Path, name: str, make: Callable[[Path], None]) -> Path:
+    """``run_dir/name``, made by ``make`` once per run: the first worker makes it under a lock, the others wait
+    for it and read it. A folder without its ``.made`` mark (a worker killed while making it) is made again."""
+    folder = run_dir / name
+    with open(run_dir / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".made").is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".made").touch()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bundles(run_dir: Path) -> dict[str, Bundle]:
+    """Every assignment's references, computed once per run (imports MXNet and solutions/) and read as grading
+    reads them: from the bundle's JSON."""
+    def compile_all(folder: Path) -> None:
+        for a in ASSIGNMENTS:
+            (folder / f"{a}.json").write_text(compile_bundle(COURSE.spec(a)).to_json())
+
+    folder = made_once(run_dir, "bundles", compile_all)
+    return {a: Bundle.load(folder / f"{a}.json") for a in ASSIGNMENTS}
 
 
 class Graded:
@@ -82,16 +128,16 @@ def copy_course(bundles: dict[str, Bundle], assignment: str, root: Path) -> Cour
 
 
 @pytest.fixture(scope="session")
-def otter_zips(course, bundles, tmp_path_factory):
-    """Every assignment's Otter autograder zip, built once per session (a clean clone has no build/)."""
+def otter_zips(course, bundles, run_dir):
+    """Every assignment's Otter autograder zip, built once per run (a clean clone has no build/)."""
     from d2lgrade.otter.autograder_zip import write_autograder_zip
 
-    folder = tmp_path_factory.mktemp("otter-zips")
-    zips = {}
-    for assignment, bundle in bundles.items():
-        zips[assignment] = folder / f"{assignment}.zip"
-        write_autograder_zip(bundle, zips[assignment], course.root)
-    return zips
+    def write_all(folder: Path) -> None:
+        for assignment, bundle in bundles.items():
+            write_autograder_zip(bundle, folder / f"{assignment}.zip", course.root)
+
+    folder = made_once(run_dir, "otter-zips", write_all)
+    return {assignment: folder / f"{assignment}.zip" for assignment in bundles}
 
 
 RULE_UNCHECKABLE = "cannot be checked against this task's rule"

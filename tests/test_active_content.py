@@ -134,6 +134,7 @@ def _feedback(tmp_course: Course, student: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_script_in_a_submission_costs_and_earns_nothing(feedback_course):
     _, results = feedback_course
     assert results["hostile"].score == results["honest"].score == FULL

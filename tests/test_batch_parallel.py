@@ -52,6 +52,7 @@ def test_two_workers_give_the_verdicts_of_one(classroom, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_a_rerun_keeps_what_is_graded_and_grades_what_changed(classroom, tmp_path):
     course, inbox = classroom
     out = tmp_path / "results"

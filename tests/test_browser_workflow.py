@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import ElementClickInterceptedException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -132,10 +132,20 @@ class Browser:
         return self.wait.until(condition, message)
 
     def click(self, xpath: str, what: str) -> WebElement:
-        element = self.until(ec.element_to_be_clickable((By.XPATH, xpath)), f"{self.who}: no {what} to click")
-        self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-        element.click()
-        return element
+        """Scroll to the element and click it, again while the page still moves under it (a loaded machine lays
+        out the manual-grading page late: the click lands on the cell above until it settles)."""
+        def clicked(d: webdriver.Chrome) -> WebElement | bool:
+            element = ec.element_to_be_clickable((By.XPATH, xpath))(d)
+            if not element:
+                return False
+            d.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+            try:
+                element.click()
+            except ElementClickInterceptedException:
+                return False
+            return element
+
+        return self.until(clicked, f"{self.who}: no {what} to click")
 
     def text(self, css: str = "body") -> str:
         return self.d.find_element(By.CSS_SELECTOR, css).text
@@ -217,6 +227,7 @@ def chromium() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(chromium, tmp_path, capsys,
                                                                                monkeypatch):
     shutil.rmtree(ARTIFACTS, ignore_errors=True)

@@ -109,6 +109,7 @@ def graded_class(tmp_path_factory) -> tuple[Course, Path]:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_report_numbers_equal_a_direct_count_and_render_in_chromium(graded_class):
     course, results = graded_class
     assert main(["--course", str(course.root), "report", ASSIGNMENT]) == 0

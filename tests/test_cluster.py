@@ -43,6 +43,7 @@ def test_a_cluster_gives_the_verdicts_of_one_job(classroom, cluster, tmp_path): 
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(classroom, cluster, tmp_path):  # noqa: F811
     course, inbox = classroom
     _more(inbox, 2)

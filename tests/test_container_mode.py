@@ -23,7 +23,9 @@ from d2lgrade.sandbox.userprocs import UserProcesses, pids_of
 
 ROOT = Path(__file__).resolve().parents[1]
 UID = 1_600_000_017
-"""A user of this test alone: nothing else on the machine runs as it."""
+"""A user of this file alone: nothing else on the machine runs as it."""
+pytestmark = pytest.mark.xdist_group("container-mode-uid")
+"""Its tests kill and count that user's processes: under ``make test``'s workers they run one after another."""
 
 
 def test_no_network_filter_refuses_inet_sockets_and_keeps_unix_ones():

@@ -74,6 +74,7 @@ def test_what_grading_writes_is_the_course_groups_and_nobody_elses(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.skipif(os.geteuid() != 0, reason="giving files another group needs root")
 def test_builds_redo_only_what_changed_and_the_demo_never_touches_the_gradebook(tmp_path):
     root = tmp_path / "course"

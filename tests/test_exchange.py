@@ -59,6 +59,7 @@ def _submit(home: Path, env: dict[str, str], sample: Path, course_id: str) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_release_fetch_submit_collect_grade_and_resubmit(course, course_and_student):
     copy, home, env = course_and_student
     course_id = str(copy.config.CourseDirectory.course_id)
@@ -90,6 +91,7 @@ def test_release_fetch_submit_collect_grade_and_resubmit(course, course_and_stud
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_a_resubmission_graded_from_an_inbox_keeps_the_earlier_one(course, course_and_student, tmp_path):
     copy, _, env = course_and_student
     inbox = tmp_path / "inbox"

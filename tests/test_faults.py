@@ -60,6 +60,7 @@ def gradebook_state(root: Path) -> dict[str, object]:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("jobs", [1, 2], ids=["one-job", "two-workers"])
 def test_batch_killed_with_sigkill_and_rerun_ends_like_an_uninterrupted_run(course, bundles, tmp_path, jobs):
     bundle_json = bundles[ASSIGNMENT].to_json()

@@ -64,7 +64,7 @@ def find_circle(edges: dict[str, set[str]]) -> list[str] | None:
         stack.append(u)
         for v in sorted(edges.get(u, ())):
             if state.get(v) == 1:
-                return stack[stack.index(v):] + [v]
+                return [*stack[stack.index(v):], v]
             if v not in state and (found := visit(v)):
                 return found
         stack.pop()

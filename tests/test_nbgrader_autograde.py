@@ -66,6 +66,7 @@ def two_courses(course, bundles, tmp_path, monkeypatch) -> tuple[Course, Course]
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_nbgrader_autograde_grades_in_the_sandbox_and_writes_the_rows_d2lgrade_writes(course, two_courses,
                                                                                        tmp_path):
     by_nbgrader, by_d2lgrade = two_courses

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -19,7 +20,7 @@ from tests.conftest import RULE_UNCHECKABLE
 from tests.test_hostile import FULL, SCENARIOS, answers
 
 OTTER = str(Path(sys.executable).parent / "otter")
-MARKER = Path("/tmp/d2lgrade-otter-hostile-marker")
+MARKER = Path(f"/tmp/d2lgrade-otter-hostile-marker-{os.getpid()}")  # one per test worker
 pytestmark = pytest.mark.slow
 
 

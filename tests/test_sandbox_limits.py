@@ -155,6 +155,7 @@ def test_messages_the_grader_cannot_read_cost_only_their_cell(sandboxed, release
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_the_submission_budget_holds_across_restarts_and_replays(bundles, release):
     budget = replace(LIMITS, submission_seconds=30)
     assignment = Assignment.from_bundle(bundles["s02_1"], limits=budget)
@@ -184,6 +185,7 @@ print(result.score, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_the_grader_stays_small_whatever_a_submission_prints(course):
     flood = "gt = X > Y\nprint('x' * 2**30)\nfor _ in range(200):\n    print('y' * 2**20)"
     proc = subprocess.run([sys.executable, "-c", GRADE_ONE, flood], cwd=course.root, capture_output=True, text=True,

@@ -241,6 +241,7 @@ def s02_4_zip(course, bundles, tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @needs_chromium
 def test_hostile_notebook_through_otter_run_keeps_its_grade(course, bundles, s02_4_zip, tmp_path, beacons):
     port, hits = beacons

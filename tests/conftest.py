@@ -4,25 +4,33 @@ Notebook-running tests take seconds each; every sample is graded once per sessio
 are shared by the tests that ask different questions of them (goldens, Otter agreement).
 
 ``make test`` runs the suite on several pytest-xdist workers. What every worker would otherwise make again
-(the bundles, the Otter zips) is made once per run by whichever worker asks first (:func:`made_once`) and
-read by the others; each worker keeps one warm sandbox template, as a grader process does.
+(the bundles, the Otter zips, the graded samples) is made once per run by whichever worker asks first
+(:func:`made_once`) and read by the others; each worker keeps one warm sandbox template, as a grader
+process does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import functools
+import hashlib
 import os
+import pickle
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import nbgrader.api
 import pytest
 
 from d2lgrade.authoring.samples import samples_dir
 from d2lgrade.course.layout import Course
-from d2lgrade.grading.steps import Assignment, Job, grade_bytes
+from d2lgrade.grading.steps import Assignment, grade_bytes
 from d2lgrade.judging.bundle import Bundle, compile_bundle
+from d2lgrade.judging.results import SubmissionResult
 from d2lgrade.judging.rules import ModuleSources
 from d2lgrade.sandbox.execute import trusted_kernel_factory
 
@@ -31,6 +39,11 @@ COURSE = Course(ROOT)
 ASSIGNMENTS = COURSE.assignments()
 
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+
+# nbgrader asks the `alembic` command for its schema's head (a new Python process, ~2 s of CPU) each time it
+# creates a gradebook, and the tests create one per course they copy or release they regenerate: the answer is
+# the installed nbgrader's, the same every time, so each test worker asks once.
+nbgrader.api.get_alembic_version = functools.cache(nbgrader.api.get_alembic_version)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -43,15 +56,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """For ``make test``'s workers (``--dist loadgroup``): the long end-to-end tests first, so that none of them
-    starts last and keeps the run waiting; the tests that share an assignment's graded samples on one worker,
-    so that each sample is graded once."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "graded" in getattr(item, "fixturenames", ()):
-            assignment = callspec.params.get("assignment") or (callspec.params.get("sample") or (None,))[0]
-            if assignment:
-                item.add_marker(pytest.mark.xdist_group(f"graded-{assignment}"))
+    """For ``make test``'s workers: the long end-to-end tests first, so that none of them starts last and keeps
+    the whole run waiting (``--dist load`` hands the first tests out one per worker)."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: book order otherwise kept
 
 
@@ -67,18 +73,27 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-def made_once(run_dir: Path, name: str, make: Callable[[Path], None]) -> Path:
-    """``run_dir/name``, made by ``make`` once per run: the first worker makes it under a lock, the others wait
-    for it and read it. A folder without its ``.made`` mark (a worker killed while making it) is made again."""
-    folder = run_dir / name
+@contextlib.contextmanager
+def one_worker_at_a_time(run_dir: Path, name: str) -> Iterator[None]:
+    """Hold the run-wide lock ``name``: what two test workers must not do at once (one Unix user's processes)."""
     with open(run_dir / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (folder / ".made").is_file():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            make(folder)
-            (folder / ".made").touch()
-    return folder
+        yield
+
+
+def made_once(path: Path, make: Callable[[Path], None]) -> Path:
+    """``path`` (a file or a folder), made once per run by ``make(where)``: the first worker to ask makes it under
+    a lock, the others wait and read it. It appears by a rename, whole: a worker killed while making it leaves
+    only a partial copy, which the next one to ask discards."""
+    with one_worker_at_a_time(path.parent, path.name):
+        if not path.exists():
+            partial = path.with_name(f".{path.name}.partial")
+            if partial.is_dir():
+                shutil.rmtree(partial)
+            partial.unlink(missing_ok=True)
+            make(partial)
+            partial.rename(path)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -86,34 +101,51 @@ def bundles(run_dir: Path) -> dict[str, Bundle]:
     """Every assignment's references, computed once per run (imports MXNet and solutions/) and read as grading
     reads them: from the bundle's JSON."""
     def compile_all(folder: Path) -> None:
+        folder.mkdir()
         for a in ASSIGNMENTS:
             (folder / f"{a}.json").write_text(compile_bundle(COURSE.spec(a)).to_json())
 
-    folder = made_once(run_dir, "bundles", compile_all)
+    folder = made_once(run_dir / "bundles", compile_all)
     return {a: Bundle.load(folder / f"{a}.json") for a in ASSIGNMENTS}
 
 
+@dataclass(frozen=True)
+class GradedNotebook:
+    """What the tests ask of a graded notebook: its result (the same typed result grading returns)."""
+
+    result: SubmissionResult
+
+
 class Graded:
-    """Grades each notebook at most once per session."""
+    """Grades each notebook at most once per run, whichever worker asks first; the others read its result."""
 
-    def __init__(self, bundles: dict[str, Bundle]) -> None:
+    def __init__(self, bundles: dict[str, Bundle], folder: Path) -> None:
         self.bundles = bundles
-        self.jobs: dict[tuple[str, Path], Job] = {}
+        self.folder = folder
+        self.seen: dict[tuple[str, Path, bool], GradedNotebook] = {}
 
-    def __call__(self, assignment: str, path: Path, trusted: bool = False) -> Job:
+    def __call__(self, assignment: str, path: Path, trusted: bool = False) -> GradedNotebook:
         """Sandboxed, as every submission; ``trusted`` only for source notebooks (they import solutions/)."""
-        key = (assignment, path)
-        if key not in self.jobs:
-            factory = trusted_kernel_factory if trusted else None
-            modules = ModuleSources(ROOT) if trusted else None  # as `d2lgrade validate` reads the references
-            a = Assignment.from_bundle(self.bundles[assignment], kernel_factory=factory, modules=modules)
-            self.jobs[key] = grade_bytes(a, path.read_bytes(), student=path.stem, source=path.name)
-        return self.jobs[key]
+        key = (assignment, path, trusted)
+        if key not in self.seen:
+            def grade(target: Path) -> None:
+                factory = trusted_kernel_factory if trusted else None
+                modules = ModuleSources(ROOT) if trusted else None  # as `d2lgrade validate` reads the references
+                a = Assignment.from_bundle(self.bundles[assignment], kernel_factory=factory, modules=modules)
+                job = grade_bytes(a, path.read_bytes(), student=path.stem, source=path.name)
+                target.write_bytes(pickle.dumps(job.result))
+
+            name = hashlib.sha256(f"{assignment}\0{path}\0{trusted}".encode()).hexdigest()[:24]
+            done = made_once(self.folder / f"{assignment}-{path.stem}-{name}.pickle", grade)
+            self.seen[key] = GradedNotebook(pickle.loads(done.read_bytes()))  # written by this run's own tests
+        return self.seen[key]
 
 
 @pytest.fixture(scope="session")
-def graded(bundles: dict[str, Bundle]) -> Graded:
-    return Graded(bundles)
+def graded(bundles: dict[str, Bundle], run_dir: Path) -> Graded:
+    folder = run_dir / "graded"
+    folder.mkdir(exist_ok=True)
+    return Graded(bundles, folder)
 
 
 def copy_course(bundles: dict[str, Bundle], assignment: str, root: Path) -> Course:
@@ -133,10 +165,11 @@ def otter_zips(course, bundles, run_dir):
     from d2lgrade.otter.autograder_zip import write_autograder_zip
 
     def write_all(folder: Path) -> None:
+        folder.mkdir()
         for assignment, bundle in bundles.items():
             write_autograder_zip(bundle, folder / f"{assignment}.zip", course.root)
 
-    folder = made_once(run_dir, "otter-zips", write_all)
+    folder = made_once(run_dir / "otter-zips", write_all)
     return {assignment: folder / f"{assignment}.zip" for assignment in bundles}
 
 

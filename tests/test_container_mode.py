@@ -20,12 +20,18 @@ import pytest
 from d2lgrade.grading.steps import Assignment, grade_bytes
 from d2lgrade.sandbox import kernels as sandbox
 from d2lgrade.sandbox.userprocs import UserProcesses, pids_of
+from tests.conftest import one_worker_at_a_time
 
 ROOT = Path(__file__).resolve().parents[1]
 UID = 1_600_000_017
 """A user of this file alone: nothing else on the machine runs as it."""
-pytestmark = pytest.mark.xdist_group("container-mode-uid")
-"""Its tests kill and count that user's processes: under ``make test``'s workers they run one after another."""
+
+
+@pytest.fixture(autouse=True)
+def _alone_with_the_user(run_dir):
+    """These tests start, count and kill that user's processes: under ``make test``'s workers, one at a time."""
+    with one_worker_at_a_time(run_dir, f"uid-{UID}"):
+        yield
 
 
 def test_no_network_filter_refuses_inet_sockets_and_keeps_unix_ones():

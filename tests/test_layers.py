@@ -8,6 +8,7 @@ function is still a circle a reader has to untangle.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -36,11 +37,13 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
     return found
 
 
+@functools.cache
 def graph() -> dict[str, set[str]]:
     paths = {module_name(p): p for p in PACKAGE.rglob("*.py")}
     return {m: imports_of(p, set(paths)) - {m} for m, p in paths.items()}
 
 
+@functools.cache
 def declared_layers() -> list[str]:
     """The subpackages in the order the package's docstring numbers them, lowest first."""
     doc = ast.get_docstring(ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))) or ""
@@ -88,7 +91,7 @@ def test_the_circle_finder_finds_a_planted_circle():
 
 
 def test_every_subpackage_is_a_declared_layer():
-    layers = declared_layers()
+    layers = list(declared_layers())
     folders = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
     assert sorted(layers) == folders
     loose = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")

@@ -55,6 +55,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("sample", pairs, ids=[f"{a}-{s}" for a, s in pairs])
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (``make test``): two workers per core, since much of a test is waiting on kernels, browsers,
+    servers and sleeping submissions; verdicts count CPU time, so the extra load changes none of them."""
+    return 2 * (os.cpu_count() or 1)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """For ``make test``'s workers: the long end-to-end tests first, so that none of them starts last and keeps
     the whole run waiting (``--dist load`` hands the first tests out one per worker)."""

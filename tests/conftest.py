@@ -61,6 +61,23 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return 2 * (os.cpu_count() or 1)
 
 
+SHARED_SETUP = ("tests/test_active_content.py", "tests/test_gradebook.py")
+"""Modules whose tests share a graded course made by one module-scoped fixture: each runs whole on one worker
+(a worker that ran one of its tests would otherwise build the course again)."""
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """xdist's per-scope scheduling, each test its own scope but for the modules of :data:`SHARED_SETUP`."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneTestOrOneModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in SHARED_SETUP else nodeid
+
+    return OneTestOrOneModule(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """For ``make test``'s workers: the long end-to-end tests first, so that none of them starts last and keeps
     the whole run waiting (``--dist load`` hands the first tests out one per worker)."""

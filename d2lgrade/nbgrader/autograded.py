@@ -25,6 +25,7 @@ _QUIET.setLevel(logging.ERROR)
 
 
 def write_autograded(course: Course, job: Job, notebook: str, result: SubmissionResult) -> None:
+    """``autograded/<student>/<assignment>/<notebook>.ipynb``: what the formgrader opens, made safe to open."""
     assert job.notebook is not None
     resources = {"nbgrader": {"notebook": notebook, "assignment": result.assignment, "student": result.student,
                               "db_url": course.db_url}}

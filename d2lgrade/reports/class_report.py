@@ -27,7 +27,7 @@ from d2lgrade.course.layout import Course
 from d2lgrade.judging.bundle import Bundle, Wrong
 
 NOT_GRADED = "Not graded: "
-"""How a results JSON marks every question of a submission that could not be graded as a whole (grade.py)."""
+"""How a results JSON marks every question of a submission that could not be graded as a whole (d2lgrade/grading/steps.py)."""
 TOP = 5
 """Wrong answers listed per question."""
 

@@ -66,8 +66,11 @@ SHARED_SETUP = ("tests/test_active_content.py", "tests/test_gradebook.py")
 (a worker that ran one of its tests would otherwise build the course again)."""
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """xdist's per-scope scheduling, each test its own scope but for the modules of :data:`SHARED_SETUP`."""
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """For xdist's default ``--dist load``: per-scope scheduling, each test its own scope (handed out one at a time)
+    but for the modules of :data:`SHARED_SETUP`. Another ``--dist`` asked for on the command line is xdist's own."""
+    if config.getvalue("dist") != "load":
+        return None
     from xdist.scheduler import LoadScopeScheduling
 
     class OneTestOrOneModule(LoadScopeScheduling):
@@ -80,7 +83,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """For ``make test``'s workers: the long end-to-end tests first, so that none of them starts last and keeps
-    the whole run waiting (``--dist load`` hands the first tests out one per worker)."""
+    the whole run waiting (the scheduler above hands tests out in this order, one or two per worker at a time)."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: book order otherwise kept
 
 

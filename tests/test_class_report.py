@@ -21,7 +21,7 @@ import pytest
 
 from d2lgrade.cli import main
 from d2lgrade.course.layout import Course
-from d2lgrade.judging.bundle import Bundle, Compiled, Wrong, compile_bundle
+from d2lgrade.judging.bundle import Bundle, Compiled, Wrong
 from d2lgrade.judging.contract import ValueContract
 from d2lgrade.judging.spec import Question
 from d2lgrade.reports.class_generator import write_class
@@ -96,10 +96,10 @@ def test_report_without_results_says_what_to_run(tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def graded_class(tmp_path_factory) -> tuple[Course, Path]:
+def graded_class(bundles, tmp_path_factory) -> tuple[Course, Path]:
     """A copy of the course with a generated class of s02_3 graded by `d2lgrade grade --jobs 2`."""
     root = tmp_path_factory.mktemp("class")
-    course = copy_course({ASSIGNMENT: compile_bundle(COURSE.spec(ASSIGNMENT))}, ASSIGNMENT, root)
+    course = copy_course(bundles, ASSIGNMENT, root)
     shutil.copytree(COURSE.root / "tests" / "submissions" / ASSIGNMENT, root / "tests" / "submissions" / ASSIGNMENT)
     write_class(course, ASSIGNMENT, root / "class", size=SIZE, seed=1)
     done = subprocess.run([sys.executable, "-m", "d2lgrade.cli", "--course", str(root), "grade", ASSIGNMENT,

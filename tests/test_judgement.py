@@ -273,3 +273,15 @@ def test_an_exact_frame_with_wrong_values_does_not_say_which_column():
     assert verdict(ValueContract("df", "frame"), got, want) == "`df`: its values are not right"
     assert verdict(ValueContract("df", "frame"), got, want, CLOSE) == \
         "`df`: column 'b': 1 of 1 entries are not right (rtol=1e-05, atol=1e-08)"
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    ("ex1_alpha_hat", 0.333333),  # a grid search to six decimals (the fairness testers' case; rtol 1e-6 failed it)
+    ("ex1_alpha_hat", numpy.float32(1 / 3)),
+])
+def test_a_numeric_task_is_judged_at_a_tolerance_a_reasonable_method_reaches(bundles, question, answer):
+    compiled = next(c for c in bundles["s17_7"].compiled if c.question.id == question)
+    assert verdict_value(compiled.question.contract, compiled.question.tolerance, to_plain(answer),
+                         compiled.expected) is None
+    assert verdict_value(compiled.question.contract, compiled.question.tolerance, to_plain(0.3332),
+                         compiled.expected) is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from d2lgrade.judging.compare import Tolerance
 from d2lgrade.judging.spec import SpecError, parse_test_cell
 
 WHERE = "source/s/x.ipynb, cell 3 (ex1_a)"
@@ -41,3 +42,17 @@ def test_function_example_may_be_any_expression():
     contract, _ = parse_test_cell(cell('check.function("f", ("x", "y"), "number", example=(np.ones(3), X))',
                                        'check.judge("f", rtol=0, atol=0)'), WHERE)
     assert contract.params == ("x", "y") and contract.returns.kind == "number"
+
+
+@pytest.mark.parametrize(("rtol", "atol", "mode", "sentence"), [
+    (0, 1e-4, "values", "**Tolerance.** Each number may differ from the right one by at most $10^{-4}$."),
+    (1e-6, 0, "values", "**Tolerance.** Each number may differ from the right one, $r$, by at most $10^{-6}\\,|r|$."),
+    (1e-5, 1e-8, "values",
+     "**Tolerance.** Each number may differ from the right one, $r$, by at most $10^{-8} + 10^{-5}\\,|r|$."),
+    (0, 1e-4, "unordered",
+     "**Tolerance.** Taken in any order, each number may differ from the right one by at most $10^{-4}$."),
+    (0, 1e-5, "up_to_scale", "**Tolerance.** Each row may point at an angle of up to 0.26° from its direction."),
+    (0, 0, "values", None), (1e-6, 1e-6, "einsum", None),
+])
+def test_a_tolerance_is_stated_in_the_words_the_task_text_carries(rtol, atol, mode, sentence):
+    assert Tolerance(rtol, atol, mode).stated() == sentence

@@ -50,6 +50,21 @@ class Tolerance:
             return "exact"
         return f"rtol={self.rtol:g}, atol={self.atol:g}"
 
+    def stated(self) -> str | None:
+        """The sentence a task text carries to state this tolerance (docs/authoring.md, "Task texts"); None
+        when there is none to state: exact answers, and ``einsum`` and ``interval``, whose texts say how
+        they are judged."""
+        if self.exact or self.mode in ("einsum", "interval"):
+            return None
+        if self.mode == "up_to_scale":
+            return (f"**Tolerance.** Each row may point at an angle of up to {self.angle_degrees():.2g}° from "
+                    "its direction.")
+        r, a = _power_of_ten(self.rtol), _power_of_ten(self.atol)
+        bound = f"{a}" if not self.rtol else f"{r}\\,|r|" if not self.atol else f"{a} + {r}\\,|r|"
+        right = "the right one" if not self.rtol else "the right one, $r$,"
+        order = "Taken in any order, each" if self.mode == "unordered" else "Each"
+        return f"**Tolerance.** {order} number may differ from {right} by at most ${bound}$."
+
     def angle_degrees(self) -> float:
         """The widest angle ``up_to_scale`` accepts between a row and its direction: 1 - cos(angle) <= rtol + atol."""
         return math.degrees(math.acos(max(-1.0, 1 - (self.rtol + self.atol))))
@@ -64,6 +79,13 @@ class Tolerance:
         if math.isinf(expected) or math.isinf(got):
             return got == expected
         return abs(got - expected) <= self.atol + self.rtol * abs(expected)
+
+
+def _power_of_ten(x: float) -> str:
+    """``10^{-4}`` for 0.0001 (LaTeX), other numbers as ``%g``."""
+    if x > 0 and abs(math.log10(x) - round(math.log10(x))) < 1e-9:
+        return f"10^{{{round(math.log10(x))}}}"
+    return f"{x:g}"
 
 
 def differs(got: Canonical, expected: Canonical, tol: Tolerance) -> str | None:

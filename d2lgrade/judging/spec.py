@@ -17,6 +17,7 @@ import nbformat
 
 from d2lgrade.judging.compare import Tolerance
 from d2lgrade.judging.contract import Contract, FunctionContract, ValueContract, mode_form_problem
+from d2lgrade.judging.inputs import inputs_paragraph, unknown_kinds
 from d2lgrade.judging.rules import Rules
 
 KINDS = ("NUMERIC", "CODE", "CHOICE", "SYMBOLIC", "PLOT", "FREE")
@@ -49,6 +50,16 @@ class Question:
 
 
 @dataclass(frozen=True)
+class TaskText:
+    """What one autograded question's task says (its markdown since the previous graded cell), beside the kinds
+    of hidden input its test cell declares (metadata ``d2l.inputs``: parameter -> kinds, for functions)."""
+
+    question_id: str
+    text: str
+    inputs: dict[str, tuple[str, ...]] | None = None
+
+
+@dataclass(frozen=True)
 class NotebookSpec:
     """An assignment's notebook as data: where it is, what the book calls it, what it asks."""
 
@@ -57,6 +68,8 @@ class NotebookSpec:
     title: str
     path: Path
     questions: tuple[Question, ...] = field(default=())
+    tasks: tuple[TaskText, ...] = field(default=())
+    """The task text of each autograded question, in notebook order."""
 
     @property
     def name(self) -> str:
@@ -85,7 +98,41 @@ def read_spec(path: Path) -> NotebookSpec:
         raise SpecError(f"{path}: metadata d2l.assignment is {meta['assignment']!r}, but the folder is {path.parent.name!r}")
     questions = tuple(_question(path, i, cell) for i, cell in enumerate(nb.cells) if _is_graded(cell))
     _check_unique(path, questions)
-    return NotebookSpec(meta["assignment"], str(meta["section"]), meta["title"], path, questions)
+    tasks = tuple(_task_text(path, nb.cells, q) for q in questions if q.autograded)
+    return NotebookSpec(meta["assignment"], str(meta["section"]), meta["title"], path, questions, tasks)
+
+
+def _task_text(path: Path, cells: list[Any], q: Question) -> TaskText:
+    """The markdown a question's task is told in, and the input kinds its test cell declares, which that text
+    must state word for word (so that the text and the declaration the tests check cannot disagree)."""
+    start = max((i + 1 for i, cell in enumerate(cells[:q.cell_index]) if _is_graded(cell)), default=0)
+    text = "\n\n".join(c.source for c in cells[start:q.cell_index]
+                        if c.cell_type == "markdown" and not c.metadata.get("nbgrader", {}).get("solution"))
+    declared = cells[q.cell_index].metadata.get("d2l", {}).get("inputs")
+    if declared is None:
+        return TaskText(q.id, text)
+    where = f"{path}, cell {q.cell_index} ({q.id})"
+    inputs = _declared_inputs(declared, q, where)
+    sentence = inputs_paragraph(inputs)
+    if sentence not in text:
+        raise SpecError(f"{where}: the task text must state the hidden inputs its metadata d2l.inputs declares; "
+                        f"put this sentence in the task's markdown cell, word for word:\n{sentence}")
+    return TaskText(q.id, text, inputs)
+
+
+def _declared_inputs(declared: Any, q: Question, where: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(q.contract, FunctionContract):
+        raise SpecError(f"{where}: metadata d2l.inputs is for function questions; remove it from this value question")
+    if not isinstance(declared, dict) or set(declared) != set(q.contract.params) or not all(
+            isinstance(kinds, list) and kinds and all(isinstance(k, str) for k in kinds) for kinds in declared.values()):
+        raise SpecError(f"{where}: metadata d2l.inputs must map each parameter of {q.contract.name} "
+                        f"({', '.join(q.contract.params)}) to a list of input kinds (d2lgrade/judging/inputs.py)")
+    inputs = {param: tuple(declared[param]) for param in q.contract.params}  # JSON keeps keys sorted: the order is the call's
+    unknown = unknown_kinds(inputs)
+    if unknown:
+        raise SpecError(f"{where}: metadata d2l.inputs names kinds {unknown} that are not in the vocabulary of "
+                        "d2lgrade/judging/inputs.py (VOCABULARY)")
+    return inputs
 
 
 def _is_graded(cell: Any) -> bool:

@@ -7,8 +7,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from d2lgrade.course.layout import Course
+
+if TYPE_CHECKING:
+    from d2lgrade.grading.cluster import Cluster
 
 
 class UsageError(Exception):
@@ -47,6 +51,7 @@ def _grade(args: argparse.Namespace) -> int:
     from d2lgrade.batch.run import run_batch
 
     course = _course(args)
+    cluster = _cluster(args)
     _known(course, [args.assignment])
     try:
         roster = read_roster(Path(args.roster)) if args.roster else None
@@ -56,12 +61,49 @@ def _grade(args: argparse.Namespace) -> int:
     if not course.bundle_path(args.assignment).is_file():
         raise UsageError(f"{args.assignment} is not built yet; run `d2lgrade build {args.assignment}`")
     report = run_batch(course, args.assignment, intake, _output(course, args.output), gradebook=not args.no_gradebook,
-                       jobs=args.jobs, regrade=args.regrade, cluster=args.cluster)
+                       jobs=args.jobs, regrade=args.regrade, cluster=cluster)
     if not report.results and not report.kept:
         print(f"d2lgrade: nothing was graded in {args.submission}: it holds no <student>.ipynb, <student>/<notebook>.ipynb "
               f"or <student>/{args.assignment}/<notebook>.ipynb (nbgrader's submitted/ layout)", file=sys.stderr)
         return 1
     return 4 if report.internal_errors else 0
+
+
+def _cluster(args: argparse.Namespace) -> Cluster | None:
+    """The scheduler to grade on: ``tls://`` with the client's certificate, or ``tcp://`` only when the
+    instructor opted out by name."""
+    from d2lgrade.grading.cluster import Cluster, ClusterRefused
+
+    if not args.cluster:
+        return None
+    try:
+        if args.cluster.startswith("tcp://") and args.insecure_cluster:
+            print(f"d2lgrade: warning: grading on {args.cluster} without TLS: anyone who can reach it can run code "
+                  "on the workers, read the references and change grades", file=sys.stderr)
+            return Cluster.insecure(args.cluster)
+        if args.cluster.startswith("tls://") and not args.cluster_certs:
+            raise UsageError(f"--cluster {args.cluster} needs the client's certificate: add --cluster-certs DIR "
+                             "(the folder `d2lgrade cluster-certs DIR` made)")
+        return Cluster.secure(args.cluster, Path(args.cluster_certs or "."))
+    except ClusterRefused as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _cluster_certs(args: argparse.Namespace) -> int:
+    """A course CA and the certificates of the client, scheduler and workers, and where each file goes."""
+    from d2lgrade.grading.cluster_ca import make_certificates
+    from d2lgrade.grading.cluster_certs import CA, ROLES
+
+    try:
+        certs = make_certificates(Path(args.folder), days=args.days)
+    except FileExistsError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote a course CA and {len(ROLES)} certificates in {certs.folder} (keys 0600, folder 0700), valid "
+          f"{args.days} days. Copy, keeping them private:")
+    for role in ROLES:
+        print(f"  to {role.machines}: " + ", ".join(p.name for p in certs.files_for(role)))
+    print(f"  to no machine of the cluster: {certs.key(CA).name} (it signs; keep it offline)")
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -200,11 +242,24 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--jobs", type=_positive, default=default_jobs(),
                    help="submissions graded at once, each worker with its own warm kernel template "
                         f"(default: this machine's cores, {default_jobs()})")
-    g.add_argument("--cluster", metavar="tcp://HOST:8786",
-                   help="grade on a Dask scheduler's workers (machines with this checkout and the sandbox; see README)")
+    g.add_argument("--cluster", metavar="tls://HOST:8786",
+                   help="grade on a Dask scheduler's workers (machines with this checkout and the sandbox), over "
+                        "mutual TLS; see README")
+    g.add_argument("--cluster-certs", metavar="DIR",
+                   help="the folder `d2lgrade cluster-certs DIR` made: this machine's client certificate and key")
+    g.add_argument("--insecure-cluster-anyone-can-grade", dest="insecure_cluster", action="store_true",
+                   help="allow a tcp:// --cluster, unauthenticated and unencrypted: anyone who can reach the "
+                        "scheduler runs code on the workers, reads the references and changes grades")
     g.add_argument("--regrade", action="store_true",
                    help="grade again submissions already graded with the same bytes and bundle (default: keep them)")
     g.set_defaults(run=_grade)
+    cc = sub.add_parser("cluster-certs", help="make a course CA and the TLS certificates of `grade --cluster`",
+                        description="Writes DIR/ca.pem and <role>.pem, <role>-key.pem for the client (the machine "
+                                    "that runs `d2lgrade grade --cluster`), the scheduler and the workers, and says "
+                                    "which files go to which machine. ca-key.pem signs them; keep it offline.")
+    cc.add_argument("folder", metavar="DIR", help="a new folder (made 0700), or an empty one")
+    cc.add_argument("--days", type=_positive, default=365, help="how long the certificates are valid (default: 365)")
+    cc.set_defaults(run=_cluster_certs)
     v = sub.add_parser("validate", help="check that each solved source notebook gets full marks (trusted run)")
     v.add_argument("assignments", nargs="*")
     v.set_defaults(run=_validate)

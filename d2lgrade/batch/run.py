@@ -23,7 +23,7 @@ from d2lgrade.batch.intake import Intake, Refusal, Submission, read_submission, 
 from d2lgrade.course.access import Access
 from d2lgrade.course.layout import Course
 from d2lgrade.course.records import archive, archive_refused, write_atomic
-from d2lgrade.grading.cluster import grade_on_cluster
+from d2lgrade.grading.cluster import Cluster, grade_on_cluster
 from d2lgrade.grading.ledger import Ledger, digest
 from d2lgrade.grading.progress import Progress
 from d2lgrade.grading.steps import INTERNAL_ERROR, Assignment, Job, rejected_result
@@ -69,14 +69,14 @@ def grade_submissions(course: Course, assignment_id: str, submissions: Iterable[
 
 def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submission] | Intake, output: Path,
               gradebook: bool = True, log: Callable[[str], None] = say, jobs: int = 1,
-              regrade: bool = False, cluster: str | None = None, pool: ProcessPoolExecutor | None = None,
+              regrade: bool = False, cluster: Cluster | None = None, pool: ProcessPoolExecutor | None = None,
               progress: Progress | None = None) -> BatchReport:
     """The batch loop: one catch-all per submission, a log file for the instructor, a report for the summary.
 
     Submissions whose bytes were already graded against the same bundle are kept as they are unless
     ``regrade``; a batch killed at any moment and run again ends as an uninterrupted run would. Grading
     runs in this process (one job), on ``jobs`` worker processes (``pool``'s, when several batches share them),
-    or on the Dask scheduler at ``cluster``. ``progress``: one bar for several batches (kept open)."""
+    or on the Dask scheduler of ``cluster``. ``progress``: one bar for several batches (kept open)."""
     intake = submissions if isinstance(submissions, Intake) else Intake(list(submissions))
     assignment = Assignment.load(course.bundle_path(assignment_id))
     if gradebook:

@@ -136,9 +136,14 @@ def job_of(future: Any, assignment: Assignment, work: Work, where: str) -> Job:
         job = future.result()
     except Exception:
         LOG.exception("the %s grading the submission of %s failed", where, work.student)
-        job = Job(assignment, work.student, work.source, b"", Path("."))
-        job.result = rejected_result(job, INTERNAL_ERROR)
-        job.failed_step = where
-        return job
+        return internal_zero(assignment, work, where)
     job.assignment = assignment
+    return job
+
+
+def internal_zero(assignment: Assignment, work: Work, where: str) -> Job:
+    """A zero saying grading failed on our side, for a submission whose grading failed at ``where``."""
+    job = Job(assignment, work.student, work.source, b"", Path("."))
+    job.result = rejected_result(job, INTERNAL_ERROR)
+    job.failed_step = where
     return job

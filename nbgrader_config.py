@@ -39,9 +39,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.HTMLExporter.sanitize_html = True
 # Maths without internet: MathJax from the Jupyter server (jupyter-server-mathjax serves it there; the formgrader
 # finds it by itself), for feedback pages too, which students open through their JupyterLab.
-c.HTMLExporter.mathjax_url = "/static/jupyter_server_mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
+c.HTMLExporter.mathjax_url = "/static/jupyter_server_mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 # nbgrader's feedback and formgrade templates ignore that setting: d2lgrade/templates gives them the same macro
-# with the local URL, ahead of nbgrader's own templates.
+# with the local URL, ahead of nbgrader's own templates, and a Content-Security-Policy before it.
 # (Guarded: nbgrader drops a whole config file that raises, the sandboxed autograde below included.)
 try:
     from importlib.util import find_spec
@@ -52,14 +52,19 @@ try:
     ]
 except (ImportError, AttributeError, TypeError, IndexError):
     pass
-# Markdown links with javascript: URLs become inert (nbconvert's own filter allows them).
+# Markdown links with javascript: URLs become inert (nbconvert's own filter allows them), and the HTML rendered from
+# Markdown is cleaned (nbgrader's feedback and formgrade templates render Markdown cells with this filter only).
 c.HTMLExporter.filters = {"markdown2html": "d2lgrade.nbgrader.defang.markdown2html"}
+# Whatever wrote the notebook nbgrader renders (autograded/ by any path, a regrade, a hand edit), the manual-grading
+# page and the feedback are made from a defanged copy of it.
+c.HTMLExporter.preprocessors = ["d2lgrade.nbgrader.defang.Defang"]
 
 # One grading path: `nbgrader autograde` and the formgrader's Autograde button grade through d2lgrade's
 # sandbox (d2lgrade/nbgrader/autograde.py) instead of nbgrader's Execute, which would run the submission
 # unconfined with the hidden tests. The other steps are nbgrader's own.
 c.Autograde.autograde_preprocessors = [
     "d2lgrade.nbgrader.autograde.GradeInSandbox",
+    "d2lgrade.nbgrader.defang.Defang",  # before anything is written to autograded/: nothing active from the submission
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

@@ -4,14 +4,18 @@ One submission of 2.1 with correct answers carries script in every place a stude
 of its cells (HTML, JavaScript, SVG, Markdown, widget views), Markdown cells it adds, attachments,
 cell tags and notebook metadata (widget state). Every payload carries the marker ``PWNED``; after
 grading with the gradebook and ``nbgrader generate_feedback``, no script element, event handler,
-``javascript:`` URL or embedded frame carrying the marker may be left, while the honest written text
-and its maths still show.
+``javascript:`` or ``data:`` URL or embedded frame carrying the marker may be left, while the honest
+written text and its maths still show. The same holds on each path to a page: ``d2lgrade grade``,
+``nbgrader autograde`` (what the formgrader's Autograde button runs), and a notebook in ``autograded/``
+that no cleaning saw (rendered by nbgrader's feedback and manual-grading templates as they are configured).
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -30,6 +34,7 @@ from tests.test_hostile import FULL, answers
 ASSIGNMENT, NOTEBOOK = "s02_1", "data_manipulation"
 NBGRADER = str(Path(sys.executable).parent / "nbgrader")
 MARKER = "PWNED"
+RASTER = re.compile(r"data:image/(png|jpeg|gif);", re.IGNORECASE)
 
 OUTPUTS = """
 from IPython.display import HTML, SVG, Javascript, Markdown, display
@@ -48,7 +53,11 @@ MARKDOWN = (f"{HONEST_TEXT}\n\n<script>alert('PWNED-mdcell')</script>\n\n<img sr
             "[click](javascript:alert('PWNED-mdlink'))\n\n[a](&#106;avascript:alert('PWNED-entity'))\n\n"
             "[b]( JaVaScRiPt:alert('PWNED-case'))\n\n[c][ref]\n\n[ref]: javascript:alert('PWNED-ref')\n\n"
             "<a href=\"javascript:alert('PWNED-a')\">a</a>\n\n"
-            "<iframe srcdoc=\"<script>alert('PWNED-srcdoc')</script>\"></iframe>\n\n![pic](attachment:evil.svg)")
+            "<iframe srcdoc=\"<script>alert('PWNED-srcdoc')</script>\"></iframe>\n\n![pic](attachment:evil.svg)\n\n"
+            "<svg><animate onbegin=\"alert('PWNED-animate')\" attributeName=\"x\" dur=\"1s\"></animate></svg>\n\n"
+            "<details open ontoggle=\"alert('PWNED-details')\">d</details>\n\n"
+            "[d](data:text/html;base64,PHNjcmlwdD5hbGVydCgnUFdORUQnKTwvc2NyaXB0Pg==)\n\n"
+            "![e](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoJ1BXTkVEJyk+)")
 SVG_ATTACHMENT = '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(\'PWNED-attach\')"></svg>'
 WIDGET_STATE = {"application/vnd.jupyter.widget-state+json": {
     "version_major": 2, "version_minor": 0, "state": {"m": {"PWNED": "</script><script>alert('PWNED-state')</script>"}}}}
@@ -101,6 +110,8 @@ def active_content(html: str) -> list[str]:
                 found.append(f"<{tag} {name}>")
             if value.strip().lower().startswith("javascript:"):
                 found.append(f"<{tag} {name}=javascript:>")
+            if value.strip().lower().startswith("data:") and not (tag == "img" and RASTER.match(value.strip())):
+                found.append(f"<{tag} {name}=data:>")
             if name == "srcdoc":
                 found.append(f"<{tag} srcdoc>")
     return found
@@ -117,8 +128,18 @@ def feedback_course(course, bundles, tmp_path_factory):
     paths = {"hostile": root / "hostile.ipynb", "honest": root / "honest.ipynb"}
     nbformat.write(hostile_notebook(copy.deepcopy(release)), paths["hostile"])
     nbformat.write(answers()(copy.deepcopy(release)), paths["honest"])
+    paths["planted"] = paths["honest"]
     results = grade_submissions(tmp_course, ASSIGNMENT, [Submission(k, p) for k, p in paths.items()],
                                 root / "results", log=lambda _: None)
+    # The formgrader's Autograde button runs nbgrader's Autograde, as this command does.
+    by_nbgrader = root / "submitted" / "by-nbgrader" / ASSIGNMENT
+    by_nbgrader.mkdir(parents=True)
+    shutil.copy(paths["hostile"], by_nbgrader / f"{NOTEBOOK}.ipynb")
+    proc = subprocess.run([NBGRADER, "autograde", ASSIGNMENT, "--student", "by-nbgrader"], cwd=root,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # A notebook in autograded/ that no cleaning saw (an older grader's, a hand edit): the hostile one, as submitted.
+    shutil.copy(paths["hostile"], root / "autograded" / "planted" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     proc = subprocess.run([NBGRADER, "generate_feedback", ASSIGNMENT], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     yield tmp_course, {r.student: r for r in results}
@@ -141,12 +162,15 @@ def test_script_in_a_submission_costs_and_earns_nothing(feedback_course):
 
 
 @pytest.mark.slow
-def test_autograded_notebook_keeps_only_inert_output_types_and_metadata(feedback_course):
+@pytest.mark.parametrize("student", ["hostile", "by-nbgrader"], ids=["d2lgrade-grade", "nbgrader-autograde"])
+def test_autograded_notebook_keeps_only_inert_output_types_and_metadata(feedback_course, student):
     tmp_course, _ = feedback_course
-    nb = _autograded(tmp_course, "hostile")
+    nb = _autograded(tmp_course, student)
     assert "widgets" not in nb.metadata
     for cell in nb.cells:
         assert "tags" not in cell.metadata
+        if cell.cell_type == "markdown":
+            assert active_content(cell.source) == [], cell.source
         for output in cell.get("outputs", []):
             assert set(output.get("data", {})) <= SAFE_OUTPUT_TYPES | CLEANED_OUTPUT_TYPES
             for key in CLEANED_OUTPUT_TYPES & set(output.get("data", {})):
@@ -157,11 +181,14 @@ def test_autograded_notebook_keeps_only_inert_output_types_and_metadata(feedback
 
 
 @pytest.mark.slow
-def test_feedback_html_carries_no_active_content_from_the_submission(feedback_course):
+@pytest.mark.parametrize("student", ["hostile", "by-nbgrader", "planted"],
+                         ids=["d2lgrade-grade", "nbgrader-autograde", "autograded-by-no-cleaning"])
+def test_feedback_html_carries_no_active_content_from_the_submission(feedback_course, student):
     tmp_course, _ = feedback_course
-    html = _feedback(tmp_course, "hostile")
+    html = _feedback(tmp_course, student)
     assert active_content(html) == []
     assert "HONEST-ANSWER" in html and "a^2 + b^2 = c^2" in html
+    assert "Content-Security-Policy" in html.split("<body", 1)[0]
 
 
 @pytest.mark.slow
@@ -178,7 +205,7 @@ def test_defang_cleans_each_place_a_student_controls():
     code.outputs = [nbformat.v4.new_output("display_data", data={
         "text/html": "<script>alert('PWNED')</script><b>ok</b>", "application/javascript": "alert('PWNED')",
         "image/svg+xml": "<svg onload=\"alert('PWNED')\"/>", "text/plain": "ok"}, metadata={"isolated": False})]
-    text = nbformat.v4.new_markdown_cell("<img src=x onerror=\"alert('PWNED')\"> $x^2$")
+    text = nbformat.v4.new_markdown_cell("<img src=x onerror=\"alert('PWNED')\"> $x^2$ ![b](attachment:b.png)")
     text["attachments"] = {"a.svg": {"image/svg+xml": SVG_ATTACHMENT}, "b.png": {"image/png": "iVBORw0KGgo="}}
     nb.cells = [code, text]
     defang(nb)

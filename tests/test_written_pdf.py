@@ -28,6 +28,7 @@ from d2lgrade.authoring.samples import samples_dir
 from d2lgrade.grading.steps import Assignment, grade_bytes
 from d2lgrade.judging.bundle import compile_bundle
 from d2lgrade.judging.results import gradescope_json
+from d2lgrade.judging.written import CAPS, MIB_CHARS
 from d2lgrade.otter import written_pdf
 from d2lgrade.otter.written_pdf import find_chromium, pdf_name, write_written_pdf, written_html, written_notebook
 
@@ -284,3 +285,22 @@ def test_otter_run_prints_what_an_instructor_needs_and_agrees_on_visibility(cour
     assert f"Total Score: {ours['score']:.3f}" in proc.stdout
     if find_chromium() is not None:
         assert (tmp_path / "partial.pdf").is_file() and "Written answers (1): " in proc.stdout
+
+
+@needs_chromium
+def test_one_attachment_referenced_400_times_renders_within_the_caps(course, bundles, tmp_path):
+    """Before the caps: 22.6 s of the grader's CPU, 3.5 GiB and a 600 MB page for this answer."""
+    nb = nbformat.read(samples_dir(course, "s02_4") / "complete.ipynb", as_version=4)
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex1_figure")
+    answer.source = "HONEST-WRITTEN figure:\n\n" + "\n".join("![p](attachment:big.png)" for _ in range(400))
+    answer["attachments"] = {"big.png": {"image/png": "iVBORw0KGgo" + "A" * int(1.1 * MIB_CHARS)}}
+    html = written_html(written_notebook(copy.deepcopy(nb), bundles["s02_4"], "big.ipynb"), bundles["s02_4"])
+    assert len(html) < CAPS.max_total_chars + 2_000_000
+    start = time.process_time()
+    made = write_written_pdf(bundles["s02_4"], nbformat.writes(nb).encode(), "big.ipynb", tmp_path / "big.pdf")
+    cpu = time.process_time() - start
+    print(f"1.1 MB attachment x 400: {made.seconds:.1f} s, {cpu:.1f} s of the grader's CPU")
+    assert made.problem is None, made.problem
+    text = _pdf_text(made.path)
+    assert "HONEST-WRITTEN" in text and "attachment big.png left out" in text.replace("`", "")
+    assert cpu < 10

@@ -15,10 +15,16 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+import bleach
 import nbformat
+from bleach.css_sanitizer import CSSSanitizer
 from jinja2 import pass_context
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbconvert.preprocessors import Preprocessor
 from nbconvert.preprocessors.sanitize import SanitizeHTML
+from traitlets import Bool
+
+from d2lgrade.judging.written import cap_images
 
 SAFE_OUTPUT_TYPES = frozenset({"text/plain", "image/png", "image/jpeg"})
 """Output data kept as they are: they cannot carry script."""
@@ -86,9 +92,15 @@ def keep_known_metadata(nb: nbformat.NotebookNode) -> None:
                 del cell.metadata[key]
 
 
+def cap_written_images(nb: nbformat.NotebookNode) -> None:
+    """Images of Markdown cells within :data:`d2lgrade.judging.written.CAPS`, each one left out said so."""
+    cap_images(nb.cells)
+
+
 DEFANG_STEPS: tuple[Callable[[nbformat.NotebookNode], None], ...] = (
-    clean_html_and_markdown, drop_output_metadata, keep_raster_attachments, keep_known_metadata)
-"""In order; each step changes the notebook in place."""
+    clean_html_and_markdown, drop_output_metadata, keep_raster_attachments, cap_written_images, keep_known_metadata)
+"""In order; each step changes the notebook in place. The images are capped after the attachments they may
+use are known (raster ones only)."""
 
 
 def defang(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -98,16 +110,61 @@ def defang(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+class Defang(Preprocessor):  # type: ignore[misc]
+    """:func:`defang` as an nbconvert step, for the pipelines nbgrader runs itself (``nbgrader_config.py``):
+    its Autograde (the command and the formgrader's button) before it writes ``autograded/``, and every HTML
+    page nbgrader renders (the manual-grading page, feedback), whatever wrote the notebook it renders.
+    Enabled by default: nbgrader's pipelines run only the steps that are (nbconvert's are off unless asked)."""
+
+    enabled = Bool(True, help="Whether to defang; turning it off lets submissions run script in graders' browsers")
+
+    def preprocess(self, nb: nbformat.NotebookNode, resources: dict[str, Any]) -> tuple[nbformat.NotebookNode,
+                                                                                       dict[str, Any]]:
+        return defang(nb), resources
+
+
+MARKDOWN_TAGS = frozenset({
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "del", "s", "sub", "sup", "code", "pre",
+    "kbd", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "a", "img", "table", "thead", "tbody", "tr", "th",
+    "td", "div", "span"})
+"""What Markdown renders to (mistune, with nbconvert's highlighted code); no element that runs or embeds."""
+_MARKDOWN_ATTRIBUTES = {"*": {"class", "title"}, "a": {"href"}, "img": {"src", "alt"}, "ol": {"start"},
+                        "th": {"style"}, "td": {"style"}}
+_IMAGE_SRC = re.compile(r"data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*", re.IGNORECASE)
+_LINK_HREF = re.compile(r"(https?:|mailto:|#)", re.IGNORECASE)
+_TABLE_CSS = CSSSanitizer(allowed_css_properties=["text-align"])
+
+
+def _markdown_attribute(tag: str, name: str, value: str) -> bool:
+    """Attributes kept: no handler, no id (it would name window globals); images only from data: raster URIs
+    (nothing is fetched), links only to the web, mail or the page itself."""
+    if name not in _MARKDOWN_ATTRIBUTES.get(tag, set()) | _MARKDOWN_ATTRIBUTES["*"]:
+        return False
+    if tag == "img" and name == "src":
+        return _IMAGE_SRC.fullmatch(value.strip()) is not None
+    if tag == "a" and name == "href":
+        return _LINK_HREF.match(value.strip()) is not None
+    return True
+
+
+def clean_markdown_html(html: str) -> str:
+    """HTML rendered from a student's Markdown, through bleach's allow-list: whatever reached the renderer
+    (a cell no :func:`defang` saw, a form of HTML its cleaning missed), only text, links and images leave."""
+    return bleach.clean(html, tags=MARKDOWN_TAGS, attributes=_markdown_attribute, protocols={"http", "https",
+                        "mailto", "data"}, css_sanitizer=_TABLE_CSS, strip=False, strip_comments=True)
+
 
 @pass_context
 def markdown2html(context: Any, source: str) -> str:
-    """nbconvert's Markdown filter without its ``allow_harmful_protocols``: a ``javascript:`` link
-    written in Markdown syntax (which no HTML cleaning of the source can see) becomes ``#harmful-link``.
+    """nbconvert's Markdown filter without its ``allow_harmful_protocols`` (a ``javascript:`` link written in
+    Markdown syntax, which no HTML cleaning of the source can see, becomes ``#harmful-link``), its HTML then
+    cleaned by :func:`clean_markdown_html`.
 
-    Registered for nbgrader's formgrader and feedback in ``nbgrader_config.py`` (``HTMLExporter.filters``).
+    Registered for nbgrader's formgrader and feedback in ``nbgrader_config.py`` (``HTMLExporter.filters``): the
+    templates nbgrader renders Markdown cells with call this filter and no cleaning of their own.
     """
     cell = context.get("cell", {})
     path = context.get("resources", {}).get("metadata", {}).get("path", "")
     renderer = IPythonRenderer(escape=False, allow_harmful_protocols=False, attachments=cell.get("attachments", {}),
                                path=path)
-    return MarkdownWithMath(renderer=renderer).render(source)
+    return clean_markdown_html(MarkdownWithMath(renderer=renderer).render(source))

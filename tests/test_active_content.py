@@ -27,7 +27,7 @@ import pytest
 from d2lgrade.batch.intake import Submission
 from d2lgrade.batch.run import grade_submissions
 from d2lgrade.course.layout import Course
-from d2lgrade.nbgrader.defang import CLEANED_OUTPUT_TYPES, SAFE_OUTPUT_TYPES, defang
+from d2lgrade.nbgrader.defang import CLEANED_OUTPUT_TYPES, SAFE_OUTPUT_TYPES, Defang, defang
 from tests.conftest import copy_course
 from tests.test_hostile import FULL, answers
 
@@ -216,3 +216,17 @@ def test_defang_cleans_each_place_a_student_controls():
     assert "$x^2$" in nb.cells[1].source
     assert set(nb.cells[1].attachments) == {"b.png"}
     assert set(nb.metadata) == {"kernelspec"}
+
+
+def test_a_student_id_that_is_markup_reaches_the_grading_page_as_text():
+    """nbgrader's manual-grading page prints the student's id and names unescaped; an id is a folder name in the
+    exchange that the student picks, and ``<svg onload=…>`` needs no slash."""
+    from nbconvert.exporters.exporter import ResourcesDict
+
+    hostile = ResourcesDict(student="<svg onload=alert(1)>", first_name="<b>x</b>", last_name=None, base_url="/b",
+                           notebook_path='/files/autograded/x" onmouseover="alert(1)/a.ipynb')
+    _, escaped = Defang().preprocess(nbformat.v4.new_notebook(), hostile)
+    assert escaped["student"] == "&lt;svg onload=alert(1)&gt;" and escaped["first_name"] == "&lt;b&gt;x&lt;/b&gt;"
+    assert escaped["notebook_path"] == "/files/autograded/x&quot; onmouseover=&quot;alert(1)/a.ipynb"
+    assert escaped["last_name"] is None and escaped["base_url"] == "/b" and isinstance(escaped, ResourcesDict)
+    assert hostile["student"] == "<svg onload=alert(1)>"  # the caller's resources are left as they were

@@ -10,6 +10,8 @@ submitted copy in ``submitted/`` stays byte for byte; only what is rendered is c
 
 from __future__ import annotations
 
+import copy
+import html
 import re
 from collections.abc import Callable
 from functools import partial
@@ -120,7 +122,22 @@ class Defang(Preprocessor):  # type: ignore[misc]
 
     def preprocess(self, nb: nbformat.NotebookNode, resources: dict[str, Any]) -> tuple[nbformat.NotebookNode,
                                                                                        dict[str, Any]]:
-        return defang(nb), resources
+        return defang(nb), escape_student_fields(resources)
+
+
+STUDENT_FIELDS = ("student", "first_name", "last_name", "notebook_path")
+"""What nbgrader's manual-grading template prints unescaped that holds the student's id or names
+(``formgrade_macros.html.j2``; ``notebook_path`` inside an attribute): an id comes from a folder name in the
+exchange, which a student chooses (``<svg onload=…>`` and ``x" onmouseover="…`` need no slash)."""
+
+
+def escape_student_fields(resources: dict[str, Any]) -> dict[str, Any]:
+    """The student's id and names as HTML text, so the template prints them as characters, not markup."""
+    escaped = copy.copy(resources)  # nbconvert's own mapping type, defaults and all
+    for key in STUDENT_FIELDS:
+        if resources.get(key) is not None:
+            escaped[key] = html.escape(str(resources[key]))
+    return escaped
 
 
 MARKDOWN_TAGS = frozenset({

@@ -8,19 +8,24 @@ work gets the same verdicts as in the namespaces mode.
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from d2lgrade.grading.steps import Assignment, grade_bytes
 from d2lgrade.sandbox import kernels as sandbox
+from d2lgrade.sandbox.useripc import objects_of
 from d2lgrade.sandbox.userprocs import UserProcesses, pids_of
-from tests.conftest import one_worker_at_a_time
+from tests.conftest import one_worker_at_a_time, score_apart_from_rules
+from tests.test_hostile import FULL, LIMITS, answers
 
 ROOT = Path(__file__).resolve().parents[1]
 UID = 1_600_000_017
@@ -134,3 +139,137 @@ def test_honest_work_gets_the_same_verdicts_in_both_modes(bundles, monkeypatch):
             sandbox.confinement.cache_clear()
     assert verdicts["container"] == verdicts["namespaces"]
     assert pids_of(UID) == []  # the container mode left nothing running
+
+
+LEAVE_EVERYTHING = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_CREAT = 0o1000
+made = {
+    "shm": libc.shmget(0x2D210001, 4096, IPC_CREAT | 0o666),
+    "sem": libc.semget(0x2D210002, 1, IPC_CREAT | 0o666),
+    "msg": libc.msgget(0x2D210003, IPC_CREAT | 0o666),
+    "mqueue": libc.mq_open(b"/d2l-left", os.O_CREAT | os.O_RDWR, 0o666, None),
+}
+for folder in ("/run/lock", "/tmp", "/dev/shm", "/var/tmp"):
+    with open(f"{folder}/d2l-left", "w") as f:
+        f.write("secret of the first student")
+    made[folder] = 0
+os.symlink(SENTINEL, "/tmp/d2l-link\\n-rf ..")  # a link with a hostile name, into the grader's own files
+gt = X > Y if all(v >= 0 for v in made.values()) else None
+"""
+
+FIND_EVERYTHING = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+found = [key for key in (0x2D210001, 0x2D210002, 0x2D210003)
+         if libc.shmget(key, 0, 0) >= 0 or libc.semget(key, 0, 0) >= 0 or libc.msgget(key, 0, 0) >= 0]
+for kind in ("shm", "sem", "msg"):
+    rows = open(f"/proc/sysvipc/{kind}").read().splitlines()[1:]
+    found += [row for row in rows if str(os.getuid()) in row.split()]
+if libc.mq_open(b"/d2l-left", os.O_RDWR, 0, None) >= 0:
+    found.append("mqueue")
+found += [f for f in ("/run/lock", "/tmp", "/dev/shm", "/var/tmp") if os.path.lexists(f"{f}/d2l-left")]
+found += [f for f in ("/tmp/d2l-link\\n-rf ..",) if os.path.lexists(f)]
+print(found)
+gt = X > Y if not found else None
+"""
+
+
+@pytest.fixture
+def container_mode(monkeypatch):
+    monkeypatch.setenv(sandbox.CONFINEMENT_VARIABLE, "container")
+    sandbox.confinement.cache_clear()
+    yield
+    sandbox.confinement.cache_clear()
+
+
+def _container_assignment(bundles, policy: sandbox.Policy) -> Assignment:
+    """One worker grading in the container mode, as one user, one submission after another."""
+    return Assignment.from_bundle(bundles["s02_1"], kernel_factory=sandbox.sandboxed_kernel_factory(policy),
+                                  limits=LIMITS)
+
+
+def _grade(assignment: Assignment, release, name: str, gt: str):
+    raw = nbformat.writes(answers(ex1_gt=gt)(copy.deepcopy(release))).encode()
+    result = grade_bytes(assignment, raw, name, f"{name}.ipynb").result
+    return result, "\n".join([*result.notes, *(q.output for q in result.questions)])
+
+
+@pytest.fixture(scope="module")
+def release(course):
+    return nbformat.read(course.release_notebook("s02_1"), as_version=4)
+
+
+@pytest.mark.slow
+def test_the_next_submission_finds_no_ipc_object_queue_or_file_the_one_before_left(bundles, release, container_mode,
+                                                                                  tmp_path):
+    sentinel = tmp_path / "grader-files"
+    sentinel.mkdir()
+    (sentinel / "kept").write_text("the grader's")
+    tmp_path.chmod(0o755)
+    worker = _container_assignment(bundles, sandbox.Policy(uid=UID, gid=UID))
+    left, text = _grade(worker, release, "leaves", f"SENTINEL = {str(sentinel)!r}\n" + LEAVE_EVERYTHING)
+    assert score_apart_from_rules(left) == FULL, f"the first submission could not leave everything:\n{text}"
+    assert objects_of(UID) == []
+    assert (sentinel / "kept").read_text() == "the grader's"  # the link was removed, not followed
+    found, text = _grade(worker, release, "finds", FIND_EVERYTHING)
+    assert score_apart_from_rules(found) == FULL, f"the next submission found what the first left:\n{text}"
+
+
+REAPED_BY_OTHERS = """
+import os
+for _ in range(40):  # 40 orphans of 0.5 s of CPU each, none the kernel's child when it ends
+    read, write = os.pipe()
+    if os.fork() == 0:
+        if os.fork() == 0:
+            os.close(read)
+            import time
+            start = time.process_time()
+            while time.process_time() - start < 0.5:
+                pass
+            os._exit(0)
+        os._exit(0)
+    os.close(write)
+    os.wait()
+    os.read(read, 1)  # end of file once the orphan is gone
+    os.close(read)
+gt = X > Y
+"""
+
+
+@pytest.mark.slow
+def test_cpu_time_of_orphans_reaped_outside_the_kernel_stops_the_cell(bundles, release, container_mode, monkeypatch):
+    monkeypatch.setattr(sandbox.cgroups.Cgroup, "create", classmethod(lambda cls, limits: None))  # as in Docker
+    worker = _container_assignment(bundles, sandbox.Policy(uid=UID, gid=UID))
+    # Only the CPU limit may decide: an orphan given a third of a core on a busy machine reaches the usual
+    # wall-clock backstop (3 times the CPU limit) first.
+    worker = replace(worker, limits=replace(LIMITS, cell_wall_factor=20))
+    result, text = _grade(worker, release, "orphans", REAPED_BY_OTHERS)
+    assert "past the 8 s limit of CPU time, and was stopped" in text, text
+    assert score_apart_from_rules(result) == FULL - 1, text
+
+
+FILL_EVERY_FOLDER = """
+import os
+written = 0
+try:
+    for n in range(64):  # 16 MiB files, under the size limit of one file, 1 GiB in all
+        folder = ("/tmp", "/var/tmp", "/dev/shm", ".")[n % 4]
+        with open(f"{folder}/fill-{n}.bin", "wb") as f:
+            for _ in range(16):
+                f.write(b"0" * 2**20)
+                written += 2**20
+except OSError:
+    pass
+gt = X > Y
+"""
+
+
+@pytest.mark.slow
+def test_files_written_everywhere_are_bounded_in_total(bundles, release, container_mode):
+    policy = sandbox.Policy(uid=UID, gid=UID, written_bytes=64 * 2**20)
+    worker = _container_assignment(bundles, policy)
+    result, text = _grade(worker, release, "fills", FILL_EVERY_FOLDER)
+    assert "by writing more than 64 MiB of files" in text, text
+    assert score_apart_from_rules(result) == FULL - 1, text

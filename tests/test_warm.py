@@ -220,3 +220,24 @@ def test_a_holder_is_handed_over_only_once_its_mounts_are_made(tmp_path):
             assert (root / "scratch").is_dir() and (root / "tmp").is_dir()
         finally:
             holder.close()
+
+
+DRAWS = """
+import random, numpy, mxnet
+print("draws:", random.random(), numpy.random.rand(), mxnet.np.random.uniform().item(), mxnet.nd.random.uniform().asscalar())
+gt = X > Y
+"""
+
+
+def _draws(assignment: Assignment, release: nbformat.NotebookNode, name: str) -> list[str]:
+    raw = nbformat.writes(answers(ex1_gt=DRAWS)(copy.deepcopy(release))).encode()
+    job = grade_bytes(assignment, raw, name, f"{name}.ipynb")
+    printed = "".join(o.get("text", "") for c in job.execution.notebook.cells for o in c.get("outputs", []))
+    return next(line.split()[1:] for line in printed.splitlines() if line.startswith("draws:"))
+
+
+@pytest.mark.slow
+def test_two_submissions_draw_different_random_numbers_from_python_numpy_and_mxnet(warm, release):
+    first, second = _draws(warm, release, "draws-1"), _draws(warm, release, "draws-2")
+    assert len(first) == 4
+    assert all(a != b for a, b in zip(first, second, strict=True)), (first, second)

@@ -199,10 +199,51 @@ def fresh_interpreter(entry: Entry, passage: Passage) -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as Python sets it at start-up
     sys.path_importer_cache.clear()
     importlib.invalidate_caches()
+    reseed()
+
+
+def reseed() -> None:
+    """Python's, NumPy's and MXNet's generators seeded afresh from the system's entropy: a forked kernel would
+    otherwise draw what its template's next draw would be, the same in every kernel. A task that fixes a seed
+    fixes it in its own code, after this. The hash seed cannot change once the interpreter runs (every dict of
+    the template holds hashes made with it): it is the template's, random per template process."""
     random.seed()
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         numpy.random.seed()
+    mxnet = sys.modules.get("mxnet")
+    if mxnet is not None:
+        mxnet.random.seed(int.from_bytes(os.urandom(4), "little"))
+
+
+MESSAGE_BYTES = 128 * 2**20
+"""The largest message the grader reads (:attr:`d2lgrade.sandbox.execute.Limits.message_bytes`): ZeroMQ drops a
+bigger one by closing the connection, and the outputs sent after it, answer reports included, could be lost."""
+
+
+def cap_messages(entry: Entry, passage: Passage) -> None:
+    """A message bigger than the grader reads (a huge print, or many prints flushed together: how many depends on
+    when ipykernel's output thread flushes) is sent as a short notice instead, so the connection stays up and the
+    verdict does not depend on the clock. Code that undoes this only loses its own outputs."""
+    from jupyter_client.session import Session
+
+    serialize = Session.serialize
+
+    def capped(self: Session, msg: dict, ident: object = None) -> list[bytes]:
+        frames = serialize(self, msg, ident)
+        if max(map(len, frames)) <= MESSAGE_BYTES:
+            return frames
+        return serialize(self, {**msg, "content": _notice(msg)}, ident)
+
+    Session.serialize = capped
+
+
+def _notice(msg: dict) -> dict:
+    text = f"[output truncated: a message over the {MESSAGE_BYTES // 2**20} MiB limit]\n"
+    content = msg.get("content") if isinstance(msg.get("content"), dict) else {}
+    if msg.get("header", {}).get("msg_type") == "stream":
+        return {"name": content.get("name", "stdout"), "text": text}
+    return {"data": {"text/plain": text}, "metadata": {}, "execution_count": content.get("execution_count")}
 
 
 Step = Callable[[Entry, Passage], None]
@@ -216,6 +257,7 @@ BECOME_THE_USER: tuple[Step, ...] = (
     forbid_privileges,
     load_seccomp,
     fresh_interpreter,
+    cap_messages,
 )
 """The steps both confinements end with, in order: privileges go before the filter, which forbids setns."""
 
@@ -233,7 +275,14 @@ def prepare_namespaces(entry: Entry) -> dict[str, int]:
     return ns
 
 
-def prepare_nothing(entry: Entry) -> dict[str, int]:
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper(entry: Entry) -> dict[str, int]:
+    """The monitor reaps whatever the kernel orphans (a double fork), not init: the time of those processes
+    is then counted in the monitor's children's time (:class:`d2lgrade.sandbox.userprocs.Reaper`), which survives
+    their end. (Without a PID namespace, the kernel is not the reaper of its own orphans.)"""
+    _check(_LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(child_subreaper)")
     return {}
 
 
@@ -247,7 +296,7 @@ class Confinement:
 
 CONFINEMENTS = {
     "namespaces": Confinement(prepare_namespaces, ENTER_STEPS),
-    "container": Confinement(prepare_nothing, CONTAINER_STEPS),
+    "container": Confinement(become_subreaper, CONTAINER_STEPS),
 }
 
 

@@ -32,6 +32,7 @@ from d2lgrade.judging.answer_report import Invalid, validate_report
 from d2lgrade.judging.plain import error_summary
 from d2lgrade.judging.probe import MIME
 from d2lgrade.sandbox.cpuwatch import CpuWatch
+from d2lgrade.sandbox.enter import MESSAGE_BYTES
 from d2lgrade.sandbox.faults import GraderFault
 
 PROBE_TAG = "d2lgrade-probe"
@@ -62,8 +63,9 @@ class Limits:
     """Outputs kept for all student cells of a submission together."""
     report_bytes: int = 64_000_000
     """Output kept per probe cell (the answer report: arrays up to the size plain.py sends)."""
-    message_bytes: int = 128 * 2**20
-    """Largest message the grader accepts from the kernel (zmq drops bigger ones before they are read)."""
+    message_bytes: int = MESSAGE_BYTES
+    """Largest message the grader accepts from the kernel (zmq drops bigger ones before they are read, closing the
+    connection: the kernel sends a notice instead of any bigger one, :func:`d2lgrade.sandbox.enter.cap_messages`)."""
 
 
 @dataclass
@@ -373,7 +375,8 @@ class _Run:
                             self._ran(started, cpu=over_cpu), cpu_limit if over_cpu else wall_limit)
             return False
         except DeadKernelError:
-            self._crashed(cell, probe_id)
+            stopped = getattr(client.km, "stopped_because", lambda: None)()
+            self._crashed(cell, probe_id, f" by {stopped}" if stopped else "")
             return False
         except _Exhausted:
             self._crashed(cell, probe_id, " by leaving processes running up to its limit")

@@ -27,9 +27,13 @@ Inside a container that withholds CAP_SYS_ADMIN (Docker's default, maybe Gradesc
 cannot build namespaces: :func:`confinement` detects it and grades in *container mode*
 (:class:`ContainerEnclosure`): the grader stays root; the kernel runs as its own unprivileged user in a
 private scratch folder, with the same rlimits, ``no_new_privs`` and seccomp filter, whose sockets are
-Unix ones only; its processes are counted and cleared by user (:mod:`d2lgrade.sandbox.userprocs`). What it
-may read is what file permissions allow: the autograder image keeps the configuration and
-references in a folder only root can enter (``autograder/README.md`` states both modes' guarantees).
+Unix ones only; its CPU time and processes are counted by a cgroup where one can be made, else by user and by
+its monitor, a subreaper (:mod:`d2lgrade.sandbox.userprocs`); the files it owns anywhere are bounded in total
+(:mod:`d2lgrade.sandbox.diskwatch`); between submissions its processes, its files in every place it can write
+(:mod:`d2lgrade.sandbox.userfiles`, POSIX message queues included) and its System V IPC objects
+(:mod:`d2lgrade.sandbox.useripc`) are removed. What it may read is what file permissions allow: the
+autograder image keeps the configuration and references in a folder only root can enter
+(``autograder/README.md`` states both modes' guarantees).
 ``D2LGRADE_SANDBOX=namespaces|container`` forces a mode.
 """
 
@@ -57,11 +61,13 @@ from typing import Any
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from d2lgrade.sandbox import cgroups
+from d2lgrade.sandbox.diskwatch import DiskWatch
 from d2lgrade.sandbox.enter import Entry
 from d2lgrade.sandbox.execute import QuietKernelManager
 from d2lgrade.sandbox.faults import GraderFault
 from d2lgrade.sandbox.template import KERNEL_ENV, Template, kernel_argv
-from d2lgrade.sandbox.userprocs import UserProcesses
+from d2lgrade.sandbox.userfiles import Weight, queue_folder
+from d2lgrade.sandbox.userprocs import UserProcesses, kill_all
 
 LOG = logging.getLogger("d2lgrade.sandbox")
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -106,6 +112,11 @@ class Policy:
     group_processes: int = 64
     cpus: float = 1.0
     """CPU bandwidth of the whole kernel: one core's worth."""
+    written_bytes: int = 384 * 2**20
+    """All files the kernel's user owns together, where no sized tmpfs holds them (the container mode): as much as
+    the namespaces mode's /scratch, /tmp and /dev/shm together."""
+    written_entries: int = 100_000
+    """Files and folders the kernel's user owns, the same way: so that weighing them stays cheap."""
 
     def group_limits(self) -> cgroups.Limits:
         return cgroups.Limits(self.group_memory_bytes, self.group_processes, self.cpus)
@@ -182,11 +193,12 @@ def _warn_once_without_cgroups(policy: Policy) -> None:
 
 
 @functools.cache
-def seccomp_program(no_network: bool = False) -> Path | None:
+def seccomp_program(no_network: bool = False, no_queues: bool = False) -> Path | None:
     """The filter's BPF, built once per grader process into a private file (None: cannot be built).
-    ``no_network``: sockets other than Unix ones refused too (the container mode)."""
+    ``no_network``: sockets other than Unix ones refused too (the container mode); ``no_queues``: POSIX message
+    queues refused (the container mode where no mqueue filesystem lists them)."""
     source = Path(__file__).with_name("seccomp_filter.py")
-    flags = ["--no-network"] if no_network else []
+    flags = [*(["--no-network"] if no_network else []), *(["--no-queues"] if no_queues else [])]
     try:
         bpf = subprocess.run([SYSTEM_PYTHON, "-I", str(source), *flags], capture_output=True, timeout=60,
                              check=True).stdout
@@ -320,6 +332,13 @@ class NamespaceEnclosure:
                      gid=policy.gid, rlimits=kernel_rlimits(policy), env=kernel_env("/scratch"), cwd="/scratch",
                      argv=argv, seccomp=seccomp)
 
+    def kernel_started(self, pid: int) -> None:
+        """Nothing to learn: the cgroup counts the kernel whoever reaps its processes."""
+
+    def stopped_because(self) -> str | None:
+        """Nothing stops this kernel but the limits the executor watches itself (its tmpfs sizes bound files)."""
+        return None
+
     def close(self) -> None:
         if self.group is not None:
             self.group.destroy()
@@ -327,24 +346,46 @@ class NamespaceEnclosure:
 
 
 class ContainerEnclosure:
-    """One kernel's scratch folder and its user's processes: the ``container`` confinement."""
+    """One kernel's scratch folder and its user's processes, files and IPC objects: the ``container``
+    confinement. Its CPU time and processes are counted by a cgroup where one can be made, else by user
+    (:mod:`d2lgrade.sandbox.userprocs`); its files are bounded in total by a :class:`DiskWatch`."""
 
     confinement = "container"
     ipc_tmpfs = False
 
     def __init__(self, policy: Policy, shared: Path) -> None:
-        self.group = UserProcesses(policy.uid, policy.gid, policy.processes)
-        self.group.destroy()  # nothing an earlier kernel of this user left (even a crashed grader's) survives
+        self.user = UserProcesses(policy.uid, policy.gid, policy.processes)
+        self.user.destroy()  # nothing an earlier kernel of this user left (even a crashed grader's) survives
         self.scratch = Path(tempfile.mkdtemp(prefix="d2lgrade-scratch-"))
         os.chown(self.scratch, policy.uid, policy.gid)
+        self.user.places = (self.scratch,)
+        self.cgroup = cgroups.Cgroup.create(policy.group_limits())
+        self.group: cgroups.Cgroup | UserProcesses = self.cgroup or self.user
+        self.disk = DiskWatch(policy.uid, self.user.writable_places, self.user.pids,
+                              functools.partial(kill_all, policy.uid, policy.gid),
+                              Weight(policy.written_bytes, policy.written_entries)).start()
 
     def entry(self, policy: Policy, argv: tuple[str, ...], seccomp: bytes) -> Entry:
-        return Entry(confinement=self.confinement, holder=0, procs_files=(), uid=policy.uid, gid=policy.gid,
+        procs = tuple(str(p) for p in (self.cgroup.procs_files if self.cgroup else ()))
+        return Entry(confinement=self.confinement, holder=0, procs_files=procs, uid=policy.uid, gid=policy.gid,
                      rlimits=kernel_rlimits(policy), env=kernel_env(str(self.scratch)), cwd=str(self.scratch),
                      argv=argv, seccomp=seccomp)
 
+    def kernel_started(self, pid: int) -> None:
+        self.user.kernel_started(pid)
+
+    def stopped_because(self) -> str | None:
+        if self.disk.fired:
+            bound = self.disk.bound
+            return (f"writing more than {bound.bytes // 2**20} MiB of files (or {bound.entries} files and folders) "
+                    "in all, the limit for a notebook's files")
+        return None
+
     def close(self) -> None:
-        self.group.destroy()
+        self.disk.stop()
+        if self.cgroup is not None:
+            self.cgroup.destroy()
+        self.user.destroy()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
@@ -437,6 +478,10 @@ class SandboxedKernelManager(QuietKernelManager):
         """What counts the kernel's CPU time and processes (:class:`d2lgrade.sandbox.cpuwatch.CpuWatch`)."""
         return self.enclosure.group if self.enclosure is not None else None
 
+    def stopped_because(self) -> str | None:
+        """Why the sandbox itself stopped the kernel (a limit no rlimit holds), for the executor's message."""
+        return self.enclosure.stopped_because() if self.enclosure is not None else None
+
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
         os.chmod(self.connection_file, 0o644)  # jupyter_client writes it 0600; the kernel is another user
@@ -451,7 +496,9 @@ class SandboxedKernelManager(QuietKernelManager):
         self._drop_sandbox()
         self.enclosure = self.enclosure_type(self.policy, self.shared)
         entry = self.enclosure.entry(self.policy, kernel_argv(Path(self.connection_file)), self.template.seccomp)
-        return ForkedKernel(self.template.spawn(entry))
+        kernel = ForkedKernel(self.template.spawn(entry))
+        self.enclosure.kernel_started(kernel.pid)
+        return kernel
 
     async def _async_interrupt_kernel(self) -> None:
         """As a message on the control channel: a signal would reach bubblewrap, which does not forward it."""
@@ -506,7 +553,8 @@ def sandboxed_kernel_factory(policy: Policy = Policy()) -> Any:
     """A kernel factory for :func:`d2lgrade.sandbox.execute.run` that confines the kernel (in the confinement this
     machine allows): warm kernels forked by the process's template, started on first use."""
     enclosure = confinement(policy)
-    program = seccomp_program(no_network=enclosure == "container")
+    container = enclosure == "container"
+    program = seccomp_program(no_network=container, no_queues=container and queue_folder() is None)
     if program is None:
         raise SandboxUnavailable("the seccomp filter cannot be built: install python3-seccomp")
     template = process_template(program.read_bytes())

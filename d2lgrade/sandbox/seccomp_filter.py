@@ -5,7 +5,8 @@ Run with the system interpreter, which has Debian's ``python3-seccomp`` (libsecc
 result as the last step of entering its sandbox (:mod:`d2lgrade.sandbox.enter`). ``--no-network`` also refuses
 sockets of any family but AF_UNIX and AF_NETLINK (which glibc uses to list interfaces, and which
 changes nothing without CAP_NET_ADMIN): the container mode's network rule, where no network
-namespace can be made. This file imports nothing from d2lgrade, so it
+namespace can be made; ``--no-queues`` refuses ``mq_open``, where the grader cannot list POSIX message queues to
+remove them between submissions. This file imports nothing from d2lgrade, so it
 runs outside the project's environment; :func:`d2lgrade.sandbox.kernels.seccomp_program` calls it once per
 grader process.
 
@@ -42,7 +43,7 @@ CLONE_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000
 AF_UNIX, AF_NETLINK, AF_MAX = 1, 16, 64
 
 
-def build(no_network: bool = False) -> object:
+def build(no_network: bool = False, no_queues: bool = False) -> object:
     import seccomp  # Debian's python3-seccomp
 
     rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
@@ -60,11 +61,15 @@ def build(no_network: bool = False) -> object:
         for family in range(AF_MAX):  # libseccomp compares an argument once per rule: one rule per family
             if family not in (AF_UNIX, AF_NETLINK):
                 rules.add_rule(seccomp.ERRNO(errno.EPERM), "socket", seccomp.Arg(0, seccomp.EQ, family))
+    if no_queues:  # POSIX message queues, where the grader cannot list them to remove them
+        rules.add_rule(seccomp.ERRNO(errno.EPERM), "mq_open")
     return rules
 
 
 def main() -> int:
-    build(no_network="--no-network" in sys.argv[1:]).export_bpf(sys.stdout.buffer)  # type: ignore[attr-defined]
+    flags = sys.argv[1:]
+    build(no_network="--no-network" in flags, no_queues="--no-queues" in flags).export_bpf(  # type: ignore[attr-defined]
+        sys.stdout.buffer)
     sys.stdout.flush()
     return 0
 

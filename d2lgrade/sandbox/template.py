@@ -119,7 +119,7 @@ def spawn(entry: enter.Entry) -> int:
 
 def _monitor(entry: enter.Entry, report: int, template: int) -> None:
     """The kernel's parent for its whole life: dies with the template (and the kernel with it), reaps the
-    kernel. Never returns."""
+    kernel (and, in the container mode, its orphans). Never returns."""
     ok = False
     try:
         _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -145,9 +145,24 @@ def _monitor(entry: enter.Entry, report: int, template: int) -> None:
     os.close(report)
     if ok:
         _let_go_of_the_template()
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(kernel, 0)
+        _reap_all()
     os._exit(0)
+
+
+WALL = 0x40000000
+"""``__WALL``: children whatever signal they send at their end."""
+
+
+def _reap_all() -> None:
+    """Reap the kernel and whatever it orphaned to us (the container mode's monitor is a subreaper), until no
+    child is left: each one's time joins ours, where :class:`d2lgrade.sandbox.userprocs.Reaper` reads it."""
+    while True:
+        try:
+            os.waitpid(-1, WALL)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
 
 
 def _let_go_of_the_template() -> None:

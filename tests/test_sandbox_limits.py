@@ -231,3 +231,12 @@ def every_core_busy():
 def test_a_slow_but_correct_cell_gets_full_marks_with_every_core_busy(sandboxed, release, every_core_busy):
     result, text = _grade(sandboxed, release, ex1_gt=SLOW_BUT_CORRECT)
     assert result.score == FULL, text
+
+
+@pytest.mark.slow
+def test_the_wall_clock_backstop_does_not_count_the_wait_for_a_busy_cpu(sandboxed, release, every_core_busy):
+    """A backstop of one cell limit on the clock (8 s): with two busy processes per core the cell's 5 s of CPU take
+    over 12 s on the clock, most of it waiting for a CPU, which is the machine's time and not the cell's."""
+    tight = replace(sandboxed, limits=replace(sandboxed.limits, cell_wall_factor=1))
+    result, text = _grade(tight, release, ex1_gt=SLOW_BUT_CORRECT)
+    assert result.score == FULL, text

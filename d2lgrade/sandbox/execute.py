@@ -37,6 +37,9 @@ from d2lgrade.sandbox.faults import GraderFault
 
 PROBE_TAG = "d2lgrade-probe"
 _QUIET = logging.getLogger("d2lgrade.kernel")
+WATCHLESS_WALL_FACTOR = 4
+"""nbclient's own timeout, as a multiple of the backstop the CPU watch keeps (which does not count a cell's wait
+for a CPU): for a watcher that could not run; the submission's budget still bounds it."""
 _QUIET.setLevel(logging.CRITICAL)  # kernel deaths and timeouts are reported in the results, not logged
 
 
@@ -49,7 +52,8 @@ class Limits:
     stop); counted by the kernel's cgroup, so machine load does not change it. Without a cgroup (the
     instructor's trusted kernel) it is a wall-clock limit."""
     cell_wall_factor: int = 5
-    """Wall-clock backstop per cell, as a multiple of ``cell_seconds``: for cells that wait without computing."""
+    """Wall-clock backstop per cell, as a multiple of ``cell_seconds``: for cells that wait without computing (time
+    the cell's threads waited for a CPU is not counted where a CPU watch runs)."""
     submission_seconds: int = 600
     """All cells and probes of one submission, restarts included."""
     startup_seconds: int = 60
@@ -180,6 +184,10 @@ class _OverCpu(Exception):
     """The cell used its CPU time and was interrupted (the kernel lives on)."""
 
 
+class _OverWall(Exception):
+    """The cell stayed past the wall-clock backstop without computing (its wait for a CPU not counted)."""
+
+
 class _Exhausted(Exception):
     """The cell left the kernel's cgroup at its task limit (a fork bomb): the kernel cannot go on."""
 
@@ -308,7 +316,7 @@ class _Run:
                 return False
             try:
                 self._execute(client, copy, index)
-            except (_Hung, DeadKernelError, CellTimeoutError, _Unreadable, _OverCpu, _Exhausted):
+            except (_Hung, DeadKernelError, CellTimeoutError, _Unreadable, _OverCpu, _OverWall, _Exhausted):
                 if self.remaining() < self.limits.cell_seconds:  # the budget, not the cell, ran out
                     self._out_of_time(index)
                 else:
@@ -322,8 +330,9 @@ class _Run:
         if group is None:
             client.timeout = max(1, int(min(self.limits.cell_seconds, self.remaining())))
             return self._execute_timed(client, cell, index)
-        client.timeout = max(1, int(min(self.limits.cell_seconds * self.limits.cell_wall_factor, self.remaining())))
-        with CpuWatch(group, self.limits.cell_seconds, self.limits.interrupt_grace_seconds) as watch:
+        wall = self.limits.cell_seconds * self.limits.cell_wall_factor
+        client.timeout = max(1, int(min(wall * WATCHLESS_WALL_FACTOR, self.remaining())))
+        with CpuWatch(group, self.limits.cell_seconds, self.limits.interrupt_grace_seconds, wall) as watch:
             try:
                 self._execute_timed(client, cell, index)
             except DeadKernelError:
@@ -334,6 +343,8 @@ class _Run:
                 self.cpu_used = watch.used
         if watch.hung:
             raise _Hung()
+        if watch.over_wall:
+            raise _OverWall()
         if watch.fired:
             raise _OverCpu()
         if group.at_task_limit():
@@ -366,7 +377,7 @@ class _Run:
         except _OverCpu:
             self._timed_out(cell, probe_id, "was stopped", self._ran(started, cpu=True), cpu_limit)
             return True
-        except CellTimeoutError:
+        except (CellTimeoutError, _OverWall):
             self._timed_out(cell, probe_id, "was stopped", self._ran(started, cpu=False), wall_limit)
             return True
         except _Hung:

@@ -44,7 +44,12 @@ def otter_run(ag_zip: Path, notebook: Path, out: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_otter_run_agrees_with_d2lgrade(course, graded, otter_zips, sample, tmp_path):
+def test_otter_run_agrees_with_d2lgrade(course, graded, otter_zips, sample, tmp_path, monkeypatch):
+    """Scores only: the written answers' PDF (a Chromium run per submission, and no score in it) is left out here;
+    ``tests/test_written_pdf.py`` makes it through the ``otter run`` command."""
+    from d2lgrade.otter.plugin import D2LGradePlugin
+
+    monkeypatch.setattr(D2LGradePlugin, "_written_pdf", lambda self, *args: self.result)
     assignment, scenario = sample
     notebook = samples_dir(course, assignment) / f"{scenario}.ipynb"
     ours = graded(assignment, notebook).result

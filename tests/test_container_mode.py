@@ -246,7 +246,7 @@ def test_cpu_time_of_orphans_reaped_outside_the_kernel_stops_the_cell(bundles, r
     # wall-clock backstop (3 times the CPU limit) first.
     worker = replace(worker, limits=replace(LIMITS, cell_wall_factor=20))
     result, text = _grade(worker, release, "orphans", REAPED_BY_OTHERS)
-    assert "past the 8 s limit of CPU time, and was stopped" in text, text
+    assert "past the 4 s limit of CPU time, and was stopped" in text, text
     assert score_apart_from_rules(result) == FULL - 1, text
 
 

@@ -24,7 +24,7 @@ from d2lgrade.sandbox.kernels import Policy, confinement
 ROOT = Path(__file__).resolve().parents[1]
 COMPLETE_PATH = ROOT / "tests" / "submissions" / "s02_1" / "complete.py"
 COMPLETE = parse_scenario(COMPLETE_PATH.read_text(), str(COMPLETE_PATH))
-LIMITS = Limits(cell_seconds=8, cell_wall_factor=3, submission_seconds=240, interrupt_grace_seconds=3, restarts=5,
+LIMITS = Limits(cell_seconds=4, cell_wall_factor=3, submission_seconds=240, interrupt_grace_seconds=3, restarts=5,
                 output_bytes=200_000)
 FULL = 7.0
 
@@ -218,15 +218,15 @@ SCENARIOS = {
         ex2_broadcast_shape="import sys\nsys.setrecursionlimit(10**8)\ndef broadcast_shape(a, b):\n"
                             "    return 1 + broadcast_shape(a, b)"), FULL - 2, "the kernel was restarted"),
     "infinite-loop-cell": Scenario(answers(ex1_gt="while True:\n    pass"), FULL - 1,
-                                   "s of CPU time, past the 8 s limit of CPU time, and was stopped"),
+                                   "s of CPU time, past the 4 s limit of CPU time, and was stopped"),
     "sigint-ignored-loop": Scenario(
         answers(ex1_gt="import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
         FULL - 1, "did not stop when interrupted"),
     "sleep-past-limit": Scenario(answers(ex2_c="import time\ntime.sleep(3600)\nc = a + b"), FULL - 1,
-                                 "ran for 24 s, past the 24 s wall-clock limit"),
+                                 "ran for 12 s, past the 12 s wall-clock limit"),
     "function-loops-forever": Scenario(
         answers(ex2_broadcast_shape="def broadcast_shape(a, b):\n    while True:\n        pass"), FULL - 2,
-        "Checking this answer ran for 8."),
+        "Checking this answer ran for 4."),
     "memory-bomb": Scenario(answers(ex1_gt="big = bytearray(10**11)\ngt = X > Y"), FULL - 1, "MemoryError"),
     "mxnet-memory-bomb": Scenario(answers(ex1_gt="huge = np.ones((10**6, 10**5))\ngt = X > Y"), FULL - 1,
                                   "raised MXNetError: param_shape.Size()"),

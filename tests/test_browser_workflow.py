@@ -21,12 +21,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,11 +39,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 from d2lgrade.judging.bundle import compile_bundle
 from d2lgrade.nbgrader.release import make_exchange
 from tests.conftest import COURSE, copy_course
+from tests.jupyter_servers import BIN, CHROMEDRIVER, CHROMIUM, WAIT, jupyter_server, require_chromium, run_ok
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-BIN = Path(sys.executable).parent
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 TOKEN = "d2lgrade-browser-test"
 ASSIGNMENT, NOTEBOOK = "s02_7", "documentation"
 # Cells of release/s02_7/documentation.ipynb, by position: the set-up, two answers with their check cells,
@@ -57,23 +50,6 @@ ASSIGNMENT, NOTEBOOK = "s02_7", "documentation"
 SETUP, RIGHT, RIGHT_CHECK, UNANSWERED_CHECK, WRONG, WRONG_CHECK, WRITTEN = 1, 8, 9, 6, 14, 15, 17
 WRITTEN_ANSWER = "np.linalg.norm computes the norm of an array; its parameters are x, ord, axis and keepdims."
 COMMENT = "Right function and parameters, but the address of its documentation page is missing."
-WAIT = 180  # seconds; a backstop for a loaded 2-core machine, never a pause: every wait ends on what the page shows
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening(port: int) -> bool:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/status",
-                                     headers={"Authorization": f"token {TOKEN}"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @contextmanager
@@ -85,29 +61,10 @@ def _lab(role: str, folder: Path, home: Path, env: dict[str, str]) -> Iterator[s
     # no "Would you like to get notified about official Jupyter news?" over the page, no update check
     (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
         '{"fetchNews": "false", "checkForUpdates": false}')
-    port = _free_port()
-    log = (ARTIFACTS / f"{role}-server.log").open("w")
-    proc = subprocess.Popen(
-        [str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1", "--allow-root",
-         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={folder}",
-         f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'lab-workspaces'}"],
-        env={**env, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(ROOT / "jupyter" / role)},
-        cwd=folder, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + WAIT
-        while not _listening(port):
-            assert proc.poll() is None, f"the {role}'s Jupyter server exited: see {log.name}"
-            assert time.monotonic() < deadline, f"the {role}'s Jupyter server did not start: see {log.name}"
-            time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with jupyter_server("lab", role, folder, home, env, ARTIFACTS / f"{role}-server.log", TOKEN,
+                        f"--LabApp.user_settings_dir={settings}",
+                        f"--LabApp.workspaces_dir={home / 'lab-workspaces'}") as url:
+        yield url
 
 
 class Browser:
@@ -204,12 +161,6 @@ class Notebook:
         return self.cell(index).find_element(By.CSS_SELECTOR, ".jp-OutputArea").text
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}"
-    return done.stdout + done.stderr
-
-
 def _answers() -> tuple[str, str]:
     """One right answer and one wrong one, from the reference solutions."""
     from solutions.s02_7 import SEED_OPTIONS, ones_default_dtype, seed_location
@@ -220,10 +171,7 @@ def _answers() -> tuple[str, str]:
 
 @pytest.fixture()
 def chromium() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing: run `make env` (it installs Debian's chromium and "
-                    "chromium-driver), then run the tests again")
+    require_chromium()
 
 
 @pytest.mark.slow
@@ -250,8 +198,8 @@ def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(
     instructor_env = {**env, "HOME": str(tmp_path / "instructor-home")}
 
     # Instructor: the assignment into the gradebook, then released to the exchange.
-    _run([nbgrader, "generate_assignment", ASSIGNMENT, "--force"], course.root, instructor_env)
-    _run([nbgrader, "release_assignment", ASSIGNMENT], course.root, instructor_env)
+    run_ok([nbgrader, "generate_assignment", ASSIGNMENT, "--force"], course.root, instructor_env)
+    run_ok([nbgrader, "release_assignment", ASSIGNMENT], course.root, instructor_env)
 
     browsers: list[Browser] = []
     try:
@@ -334,7 +282,7 @@ def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(
             student.shot("submitted")
 
             # Instructor: collects, then opens the Formgrader's Manage Submissions page.
-            _run([nbgrader, "collect", ASSIGNMENT], course.root, instructor_env)
+            run_ok([nbgrader, "collect", ASSIGNMENT], course.root, instructor_env)
             instructor = Browser("instructor", lambda: next(count))
             browsers.append(instructor)
             instructor.d.get(f"{instructor_url}/formgrader?token={TOKEN}")

@@ -17,14 +17,11 @@ import http.server
 import json
 import os
 import shutil
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import nbformat
@@ -35,14 +32,11 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import COURSE, copy_course
+from tests.jupyter_servers import BIN, CHROMEDRIVER, CHROMIUM, WAIT, jupyter_server, require_chromium, run_ok
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 ASSIGNMENT, NOTEBOOK, STUDENT, WRITTEN = "s02_7", "documentation", "mallory", "ex1_lookup"
 TOKEN = "d2lgrade-inert-test"
 HONEST = "My own words: HONEST-ANSWER, with maths $a^2 + b^2 = c^2$."
-WAIT = float(os.environ.get("D2LGRADE_TEST_WAIT", 180))  # a backstop for a loaded machine; every wait ends on what the page shows
 
 
 def _ran(name: str, port: int) -> str:
@@ -118,53 +112,9 @@ def canary() -> Iterator[tuple[int, list[str]]]:
         server.server_close()
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str]) -> None:
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}"
-
-
-@contextmanager
-def instructor_server(course_root: Path, home: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+def instructor_server(course_root: Path, home: Path, env: dict[str, str], log: Path) -> AbstractContextManager[str]:
     """``jupyter server`` with the instructor's set-up (the formgrader; no JupyterLab needed for its pages)."""
-    with socketless_port() as port, log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(BIN / "jupyter"), "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1", "--allow-root",
-             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={course_root}"],
-            env={**env, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(ROOT / "jupyter" / "instructor")},
-            cwd=course_root, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + WAIT
-            while not _listening(port):
-                assert proc.poll() is None, f"the Jupyter server exited: see {log}"
-                assert time.monotonic() < deadline, f"the Jupyter server did not start: see {log}"
-                time.sleep(0.3)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-@contextmanager
-def socketless_port() -> Iterator[int]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    yield port
-
-
-def _listening(port: int) -> bool:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {TOKEN}"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+    return jupyter_server("server", "instructor", course_root, home, env, log, TOKEN)
 
 
 def chromium_with_network_log() -> webdriver.Chrome:
@@ -207,10 +157,7 @@ def what_ran(driver: webdriver.Chrome) -> dict[str, object]:
 
 @pytest.fixture()
 def chromium() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing: run `make env` (it installs Debian's chromium and "
-                    "chromium-driver), then run the tests again")
+    require_chromium()
 
 
 @pytest.mark.slow
@@ -223,12 +170,12 @@ def test_no_payload_runs_in_the_manual_grading_page_or_the_feedback(chromium, bu
     course = copy_course(bundles, ASSIGNMENT, tmp_path / "course")
     nbgrader = str(BIN / "nbgrader")
     with canary() as (port, hits):
-        _run([nbgrader, "generate_assignment", ASSIGNMENT, "--force"], course.root, env)
+        run_ok([nbgrader, "generate_assignment", ASSIGNMENT, "--force"], course.root, env)
         folder = course.root / "submitted" / STUDENT / ASSIGNMENT
         folder.mkdir(parents=True)
         nbformat.write(hostile_submission(port), folder / f"{NOTEBOOK}.ipynb")
-        _run([nbgrader, "autograde", ASSIGNMENT], course.root, env)
-        _run([nbgrader, "generate_feedback", ASSIGNMENT], course.root, env)
+        run_ok([nbgrader, "autograde", ASSIGNMENT], course.root, env)
+        run_ok([nbgrader, "generate_feedback", ASSIGNMENT], course.root, env)
         with Gradebook(course.db_url) as gb:
             submission_id = gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, STUDENT).id
         with instructor_server(course.root, tmp_path / "home", env, tmp_path / "server.log") as url:

@@ -17,7 +17,7 @@ from mxnet import np
 
 from d2lgrade.judging.bundle import Case
 from d2lgrade.judging.contract import FunctionContract
-from d2lgrade.judging.inputs import case_label, inputs_paragraph, kinds_of, unstated, unused
+from d2lgrade.judging.inputs import inputs_paragraph, kinds_of, unstated, unused
 from d2lgrade.judging.plain import to_plain
 from d2lgrade.judging.reference import Function, reference_for, solutions_module, verdict_function
 from d2lgrade.judging.spec import NotebookSpec, SpecError, read_spec
@@ -138,7 +138,7 @@ def test_a_failure_on_a_0d_input_names_its_kind_not_its_value(bundles):
     outputs = [case.expected for case in cases]
     outputs[zero_d] = {"t": "error", "type": "IndexError", "message": "tuple index out of range"}
     message = verdict_function(contract, compiled.question.tolerance, {"t": "function", "params": ["x"]}, outputs,
-                               [case.expected for case in cases], [case_label(contract.params, c.args) for c in cases])
+                               [case.expected for case in cases], [case.args for case in cases])
     assert f"Test input {zero_d + 1}: `x` with no axes" in message and "IndexError" in message
     hidden = cases[zero_d].args[0]["data"][0]
     assert repr(hidden) not in message and f"{hidden:g}" not in message

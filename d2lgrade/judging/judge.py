@@ -15,7 +15,6 @@ from typing import Any
 from d2lgrade.judging.bundle import Bundle, Compiled, Wrong
 from d2lgrade.judging.compare import differs
 from d2lgrade.judging.contract import Array, Canonical, Frame, FunctionContract, Problem, ValueContract
-from d2lgrade.judging.inputs import case_label
 from d2lgrade.judging.reference import _expected, verdict_function, verdict_outputs, verdict_value
 from d2lgrade.judging.results import FAILED, MANUAL, PASSED, QuestionResult
 from d2lgrade.judging.spec import Question
@@ -74,7 +73,7 @@ def _verdict(c: Compiled, answer: dict[str, Any]) -> str | None:
     assert isinstance(contract, FunctionContract)
     outputs = answer.get("outputs") or []
     return verdict_function(contract, tol, answer.get("value", {"t": "missing"}), outputs,
-                            [case.expected for case in c.cases], [case_label(contract.params, case.args) for case in c.cases])
+                            [case.expected for case in c.cases], [case.args for case in c.cases])
 
 
 def _safe_mistake(c: Compiled, answer: dict[str, Any], assignment: str) -> Wrong | None:

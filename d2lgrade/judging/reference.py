@@ -134,8 +134,7 @@ def judge_live(assignment: str, contract: Contract, tol: Tolerance, namespace: d
         cases = expected_cases(ref)
         outputs = [_call(fn, [arg for arg in ref_args]) for ref_args in ref.cases()] if callable(fn) else []
         signature = to_plain(fn) if fn is not None else {"t": "missing"}
-        labels = [case_label(contract.params, c[0]) for c in cases]
-        return verdict_function(contract, tol, signature, outputs, [c[1] for c in cases], labels)
+        return verdict_function(contract, tol, signature, outputs, [c[1] for c in cases], [c[0] for c in cases])
     raise BadReference(f"solutions/{assignment}.py: {contract.name!r} is declared as the wrong kind of reference")
 
 
@@ -159,19 +158,19 @@ def verdict_value(contract: ValueContract, tol: Tolerance, got: Plain, expected:
 
 
 def verdict_function(contract: FunctionContract, tol: Tolerance, signature: Plain, outputs: Sequence[Plain],
-                     expected: Sequence[Plain], labels: Sequence[str] = ()) -> str | None:
+                     expected: Sequence[Plain], inputs: Sequence[Sequence[Plain]] = ()) -> str | None:
     """None if the function fits its contract and matches the reference on every case; else the reason.
-    ``labels`` say what kind of input each case is (:func:`d2lgrade.judging.inputs.case_label`)."""
+    ``inputs`` are the cases' arguments, for naming the kind of the first failed one."""
     problem = contract.check_signature(signature)
     if problem:
         return problem.message
-    return verdict_outputs(contract, tol, outputs, expected, labels)
+    return verdict_outputs(contract, tol, outputs, expected, inputs)
 
 
 def verdict_outputs(contract: FunctionContract, tol: Tolerance, outputs: Sequence[Plain],
-                    expected: Sequence[Plain], labels: Sequence[str] = ()) -> str | None:
+                    expected: Sequence[Plain], inputs: Sequence[Sequence[Plain]] = ()) -> str | None:
     """None if a function's outputs match the reference's on every case; else the reason, naming the kind of the
-    first failed input when ``labels`` are given."""
+    first failed input (:func:`d2lgrade.judging.inputs.case_label`, only for that one) when ``inputs`` are given."""
     if len(outputs) != len(expected):
         return f"`{contract.name}` did not return for every test input ({len(outputs)} of {len(expected)})"
     failures = []
@@ -186,7 +185,7 @@ def verdict_outputs(contract: FunctionContract, tol: Tolerance, outputs: Sequenc
     if failures:
         message = _function_message(contract.name, len(expected), failures)
         first = failures[0][0]
-        label = labels[first - 1] if len(labels) >= first else ""
+        label = case_label(contract.params, inputs[first - 1]) if len(inputs) >= first else ""
         return f"{message}. Test input {first}: {label}" if label else message
     return None
 

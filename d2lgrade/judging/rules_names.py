@@ -226,29 +226,38 @@ def _scope_body(scope: ast.AST) -> tuple[set[str], list[ast.AST]]:
     return params, [*elts, *(g.target for g in gens), *(g.iter for g in gens[1:]), *(c for g in gens for c in g.ifs)]
 
 
-def _free(scope: ast.AST) -> _Scope:
-    """What a nested scope takes from, assigns as ``global`` in, and changes of the enclosing scopes."""
-    params, body = _scope_body(scope)
-    local, loads, declared = set(params), set(), _declared(body)
-    inner = _Scope()
-    stores, calls = set(), set()
-    for node in _own(body):
-        local |= _stored(node)
+def _gather(nodes: list[ast.AST]) -> tuple[set[str], set[str], _Scope]:
+    """(names bound, names loaded, and a scope holding what the nested scopes take and declare global, with the
+    stores and calls of all) of nodes evaluated in one scope."""
+    bound: set[str] = set()
+    loads: set[str] = set()
+    found = _Scope()
+    for node in _own(nodes):
+        bound |= _stored(node)
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads.add(node.id)
         store, call = _changed(node)
-        stores |= {store} if store else set()
-        calls |= {call} if call else set()
+        found.stores |= {store} if store else set()
+        found.calls |= {call} if call else set()
         if isinstance(node, _SCOPES):
             nested = _free(node)
-            inner.free |= nested.free
-            inner.globals |= nested.globals
-            stores |= nested.stores
-            calls |= nested.calls
+            found.free |= nested.free
+            found.globals |= nested.globals
+            found.stores |= nested.stores
+            found.calls |= nested.calls
+    return bound, loads, found
+
+
+def _free(scope: ast.AST) -> _Scope:
+    """What a nested scope takes from, assigns as ``global`` in, and changes of the enclosing scopes."""
+    params, body = _scope_body(scope)
+    bound, loads, inner = _gather(body)
+    declared = _declared(body)
+    local = params | bound
     own_local = local - declared
     out = _Scope(globals=inner.globals | (local & declared))
     out.free = (loads - own_local) | (inner.free if isinstance(scope, ast.ClassDef) else inner.free - own_local) | declared
-    out.stores, out.calls = stores - own_local, calls - own_local
+    out.stores, out.calls = inner.stores - own_local, inner.calls - own_local
     return out
 
 
@@ -258,21 +267,8 @@ def _targets(node: ast.AST) -> set[str]:
 
 def _module_names(stmt: ast.stmt) -> tuple[set[str], set[str], set[str], set[str]]:
     """(binds, uses, stores, calls) of a top-level statement at module level, nested scopes included."""
-    binds, uses, stores, calls = set(), set(), set(), set()
-    for node in _own([stmt]):
-        binds |= _stored(node)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            uses.add(node.id)
-        store, call = _changed(node)
-        stores |= {store} if store else set()
-        calls |= {call} if call else set()
-        if isinstance(node, _SCOPES):
-            nested = _free(node)
-            uses |= nested.free
-            binds |= nested.globals
-            stores |= nested.stores
-            calls |= nested.calls
-    return binds, uses, stores, calls
+    bound, loads, inner = _gather([stmt])
+    return bound | inner.globals, loads | inner.free, inner.stores, inner.calls
 
 
 # --- references ------------------------------------------------------------------------------------

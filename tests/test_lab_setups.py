@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,15 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.jupyter_servers import jupyter_server
+
 ROOT = Path(__file__).resolve().parents[1]
-JUPYTER = str(Path(sys.executable).parent / "jupyter")
 TOKEN = "d2lgrade-test-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _status(port: int, path: str) -> int:
@@ -47,20 +38,9 @@ def _status(port: int, path: str) -> int:
 @contextmanager
 def _serve(role: str, folder: Path, **env: str) -> Iterator[int]:
     """A Jupyter server with the role's config folder, serving ``folder`` (also its home); its port."""
-    port = _free_port()
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(ROOT / "jupyter" / role), "HOME": str(folder), **env}
-    proc = subprocess.Popen([JUPYTER, "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-                             f"--IdentityProvider.token={TOKEN}", "--allow-root", f"--ServerApp.root_dir={folder}"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder)
-    try:
-        deadline = time.monotonic() + 60
-        while _status(port, "/api/status") != 200:
-            assert proc.poll() is None and time.monotonic() < deadline, "the Jupyter server did not start"
-            time.sleep(0.3)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    log = folder.parent / f"{folder.name}-{role}-server.log"
+    with jupyter_server("server", role, folder, folder, {**os.environ, **env}, log, TOKEN) as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 @pytest.fixture(params=["student", "instructor"])

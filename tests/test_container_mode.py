@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from dataclasses import replace
@@ -219,6 +221,7 @@ def test_the_next_submission_finds_no_ipc_object_queue_or_file_the_one_before_le
 
 REAPED_BY_OTHERS = """
 import os
+import shutil
 for _ in range(40):  # 40 orphans of 0.5 s of CPU each, none the kernel's child when it ends
     read, write = os.pipe()
     if os.fork() == 0:
@@ -252,6 +255,7 @@ def test_cpu_time_of_orphans_reaped_outside_the_kernel_stops_the_cell(bundles, r
 
 FILL_EVERY_FOLDER = """
 import os
+import shutil
 written = 0
 try:
     for n in range(64):  # 16 MiB files, under the size limit of one file, 1 GiB in all
@@ -273,3 +277,23 @@ def test_files_written_everywhere_are_bounded_in_total(bundles, release, contain
     result, text = _grade(worker, release, "fills", FILL_EVERY_FOLDER)
     assert "by writing more than 64 MiB of files" in text, text
     assert score_apart_from_rules(result) == FULL - 1, text
+
+
+def test_a_private_folder_on_the_way_to_the_environment_is_named_with_the_remedy():
+    """Only the container mode reads the environment where it is (the namespaces' holder binds it under fresh
+    0755 folders, so a course cloned in a private folder grades there: `make test` from a `mktemp -d` clone)."""
+    from d2lgrade.sandbox.kernels import _private_parent
+
+    open_dir = Path(tempfile.mkdtemp())
+    try:
+        open_dir.chmod(0o755)
+        private = open_dir / "private"
+        (private / "course" / ".venv").mkdir(parents=True)
+        private.chmod(0o700)
+        assert _private_parent(private / "course" / ".venv") == private
+        private.chmod(0o711)  # others may pass, not list: enough to reach a known path
+        assert _private_parent(private / "course" / ".venv") is None
+        (private / "course" / ".venv").chmod(0o711)  # the folder itself must be readable
+        assert _private_parent(private / "course" / ".venv") == private / "course" / ".venv"
+    finally:
+        shutil.rmtree(open_dir)

@@ -141,16 +141,18 @@ def check_available(policy: Policy = Policy()) -> str:
     :class:`SandboxUnavailable` with the remedy if neither can run here."""
     if os.geteuid() != 0:
         raise SandboxUnavailable("the grader must run as root to start kernels as the unprivileged sandbox user")
-    for root in (*_python_roots(), _package_dir()):
-        if not _world_readable_path(root):
-            raise SandboxUnavailable(
-                f"{root} is not readable by uid {policy.uid} (a parent folder is private, e.g. /root): "
-                "create the environment from a Python outside /root (`make env` uses /usr/bin/python3.11)."
-            )
     if seccomp_program() is None:
         raise SandboxUnavailable(f"the seccomp filter cannot be built: install python3-seccomp (apt-get install "
                                  f"python3-seccomp) so that {SYSTEM_PYTHON} can import seccomp")
-    return confinement(policy)
+    enclosure = confinement(policy)
+    if enclosure == "container":  # no mount namespace: the kernel's user reads them where they are
+        for root in (*_python_roots(), _package_dir()):
+            private = _private_parent(root)
+            if private is not None:
+                raise SandboxUnavailable(
+                    f"{root} is not readable by the sandbox's user (uid {policy.uid}): {private} is private. "
+                    f"Let others enter it (`chmod o+x {private}`) or put the course and its .venv elsewhere.")
+    return enclosure
 
 
 @functools.cache
@@ -213,12 +215,15 @@ def seccomp_program(no_network: bool = False, no_queues: bool = False) -> Path |
     return Path(path)
 
 
-def _world_readable_path(path: Path) -> bool:
-    for part in (path, *path.parents):
+def _private_parent(path: Path) -> Path | None:
+    """The first folder on the way to ``path`` (or ``path`` itself) that other users cannot pass (or read); None
+    when there is none. In the namespaces' confinement the holder binds what the kernel needs under fresh
+    0755 folders, so only the container mode needs the path open as it is."""
+    for part in (*reversed(path.parents), path):
         mode = part.stat().st_mode
         if not (mode & stat.S_IXOTH and (mode & stat.S_IROTH or part != path)):
-            return False
-    return True
+            return part
+    return None
 
 
 def holder_command(policy: Policy, shared: Path, info_fd: int, command: list[str]) -> list[str]:

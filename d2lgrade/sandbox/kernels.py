@@ -145,14 +145,20 @@ def check_available(policy: Policy = Policy()) -> str:
         raise SandboxUnavailable(f"the seccomp filter cannot be built: install python3-seccomp (apt-get install "
                                  f"python3-seccomp) so that {SYSTEM_PYTHON} can import seccomp")
     enclosure = confinement(policy)
-    if enclosure == "container":  # no mount namespace: the kernel's user reads them where they are
-        for root in (*_python_roots(), _package_dir()):
-            private = _private_parent(root)
-            if private is not None:
-                raise SandboxUnavailable(
-                    f"{root} is not readable by the sandbox's user (uid {policy.uid}): {private} is private. "
-                    f"Let others enter it (`chmod o+x {private}`) or put the course and its .venv elsewhere.")
+    if enclosure == "container":
+        check_reachable(policy)
     return enclosure
+
+
+def check_reachable(policy: Policy) -> None:
+    """The container mode has no mount namespace: the kernel's user reads the environment and the package where
+    they are, so no folder on the way may be private (raise :class:`SandboxUnavailable` naming it)."""
+    for root in (*_python_roots(), _package_dir()):
+        private = _private_parent(root)
+        if private is not None:
+            raise SandboxUnavailable(
+                f"{root} is not readable by the sandbox's user (uid {policy.uid}): {private} is private. "
+                f"Let others enter it (`chmod o+x {private}`) or put the course and its .venv elsewhere.")
 
 
 @functools.cache
@@ -559,6 +565,8 @@ def sandboxed_kernel_factory(policy: Policy = Policy()) -> Any:
     machine allows): warm kernels forked by the process's template, started on first use."""
     enclosure = confinement(policy)
     container = enclosure == "container"
+    if container:
+        check_reachable(policy)
     program = seccomp_program(no_network=container, no_queues=container and queue_folder() is None)
     if program is None:
         raise SandboxUnavailable("the seccomp filter cannot be built: install python3-seccomp")

@@ -11,7 +11,9 @@ holds that, and that no two modules import each other around a circle):
 6. ``otter``: Otter-Grader's side: the plugin, the autograder zip, the written answers' PDF;
 7. ``authoring``: from ``source/`` to the release, bundles and zips; sample submissions;
 8. ``batch``: a folder of submissions graded into the course's records;
-9. ``reports``: the instructor's class report and a made-up class to try it on.
+9. ``reports``: the instructor's class report and a made-up class to try it on;
+10. ``hub``: the class server: who is who from JupyterHub, the exchange service and its nbgrader client, the grading
+    service staff reach without root.
 
 On top: ``cli`` (the ``d2lgrade`` command) and ``student`` (the ``check`` object every released notebook
 imports). ``docs/architecture.md`` draws the layers and follows one submission through them.

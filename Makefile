@@ -85,3 +85,6 @@ lock:
 
 clean:
 	rm -rf build results submitted refused autograded feedback gradebook.db
+
+# The class server: deploy/hub.mk
+include deploy/hub.mk

@@ -23,6 +23,18 @@ c.Autograde.permissions = 660 if c.CourseDirectory.groupshared else 640
 # a shared one (e.g. /srv/nbgrader/exchange); `d2lgrade build` creates it, writable by students (sticky).
 c.Exchange.root = os.environ.get("D2LGRADE_EXCHANGE", os.path.join(COURSE, "exchange"))
 
+# On the class server (deploy/, README "Running a term") the exchange is a JupyterHub service: who submitted and when
+# come from the hub login and the service's clock, never from a shared folder. Named by strings only, so this file
+# cannot fail here: nbgrader drops a config file that raises and would fall back to the folder exchange. A class that
+# cannot be imported later stops the command instead (fail closed).
+if os.environ.get("D2LGRADE_EXCHANGE_URL"):
+    for _step, _class in {"exchange": "HubExchange", "fetch_assignment": "HubFetchAssignment",
+                          "fetch_feedback": "HubFetchFeedback", "release_assignment": "HubReleaseAssignment",
+                          "release_feedback": "HubReleaseFeedback", "list": "HubList", "submit": "HubSubmit",
+                          "collect": "HubCollect"}.items():
+        setattr(c.ExchangeFactory, _step, f"d2lgrade.hub.exchange_client.{_class}")
+    c.HubExchange.url = os.environ["D2LGRADE_EXCHANGE_URL"]
+
 # Due dates per assignment (UTC), and what a late submission costs (nbgrader's own plugin: "none" keeps the
 # score, "zero" gives nothing; a custom plugin can be named with c.AssignLatePenalties.plugin_class). Applied
 # alike by `d2lgrade grade` and `nbgrader autograde`. Example: {"s02_1": "2026-12-07 23:59:00 UTC"}.

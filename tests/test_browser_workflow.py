@@ -21,25 +21,22 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.common.exceptions import ElementClickInterceptedException, WebDriverException
-from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
 
 from d2lgrade.judging.bundle import compile_bundle
 from d2lgrade.nbgrader.release import make_exchange
+from tests.browser import Browser, Notebook
 from tests.conftest import COURSE, copy_course
-from tests.jupyter_servers import BIN, CHROMEDRIVER, CHROMIUM, WAIT, jupyter_server, require_chromium, run_ok
+from tests.jupyter_servers import BIN, jupyter_server, require_chromium, run_ok
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -65,100 +62,6 @@ def _lab(role: str, folder: Path, home: Path, env: dict[str, str]) -> Iterator[s
                         f"--LabApp.user_settings_dir={settings}",
                         f"--LabApp.workspaces_dir={home / 'lab-workspaces'}") as url:
         yield url
-
-
-class Browser:
-    """One person's Chromium: headless, Debian's driver given explicitly (Selenium Manager never goes online)."""
-
-    def __init__(self, who: str, shots: Callable[[], int]) -> None:
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                    "--window-size=1400,1000", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update"):
-            options.add_argument(arg)
-        self.who, self._shots = who, shots
-        self.d = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-        self.d.set_page_load_timeout(WAIT)
-        self.wait = WebDriverWait(self.d, WAIT)
-
-    def shot(self, step: str) -> None:
-        self.d.save_screenshot(str(ARTIFACTS / f"{self._shots():02d}-{self.who}-{step}.png"))
-
-    def until(self, condition: Callable, message: str) -> object:
-        return self.wait.until(condition, message)
-
-    def click(self, xpath: str, what: str) -> WebElement:
-        """Scroll to the element and click it, again while the page still moves under it (a loaded machine lays
-        out the manual-grading page late: the click lands on the cell above until it settles)."""
-        def clicked(d: webdriver.Chrome) -> WebElement | bool:
-            element = ec.element_to_be_clickable((By.XPATH, xpath))(d)
-            if not element:
-                return False
-            d.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-            try:
-                element.click()
-            except ElementClickInterceptedException:
-                return False
-            return element
-
-        return self.until(clicked, f"{self.who}: no {what} to click")
-
-    def text(self, css: str = "body") -> str:
-        return self.d.find_element(By.CSS_SELECTOR, css).text
-
-    def sees(self, text: str, css: str = "body") -> None:
-        self.until(lambda d: text in d.find_element(By.CSS_SELECTOR, css).text, f"{self.who} never sees {text!r}")
-
-    def keys(self, *keys: str, modifier: str | None = None) -> None:
-        chain = ActionChains(self.d)
-        if modifier:
-            chain.key_down(modifier)
-        chain.send_keys(*keys)
-        if modifier:
-            chain.key_up(modifier)
-        chain.perform()
-
-    def quit(self) -> None:
-        self.d.quit()
-
-
-class Notebook:
-    """The open notebook in a student's JupyterLab, cell by cell (JupyterLab 4 keeps every cell in the page)."""
-
-    def __init__(self, browser: Browser) -> None:
-        self.b = browser
-
-    def cell(self, index: int) -> WebElement:
-        return self.b.d.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Notebook .jp-Cell")[index]
-
-    def show(self, index: int) -> WebElement:
-        cell = self.cell(index)
-        self.b.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", cell)
-        return cell
-
-    def type(self, index: int, text: str) -> None:
-        """Click into the cell's editor, select what is there, type ``text`` over it."""
-        self.show(index).find_element(By.CSS_SELECTOR, ".cm-content").click()
-        self.b.keys("a", modifier=Keys.CONTROL)
-        self.b.keys(text)
-        self.b.until(lambda d: self.cell(index).find_element(By.CSS_SELECTOR, ".cm-content").text == text,
-                     f"cell {index} does not show what was typed: {text!r}")
-
-    def run(self, index: int) -> None:
-        """Select the cell by its prompt and run it with Shift+Enter; wait until it has run."""
-        cell = self.show(index)
-        before = cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").text
-        cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").click()
-        self.b.keys(Keys.ENTER, modifier=Keys.SHIFT)
-
-        def ran(_) -> bool:
-            prompt = self.cell(index).find_element(By.CSS_SELECTOR, ".jp-InputPrompt").text
-            return prompt != before and "*" not in prompt and any(ch.isdigit() for ch in prompt)
-        self.b.until(ran, f"cell {index} did not run")
-
-    def output(self, index: int) -> str:
-        return self.cell(index).find_element(By.CSS_SELECTOR, ".jp-OutputArea").text
 
 
 def _answers() -> tuple[str, str]:
@@ -205,7 +108,7 @@ def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(
     try:
         with _lab("student", student_dir, tmp_path / "student-home", env) as student_url, \
                 _lab("instructor", course.root, tmp_path / "instructor-home", env) as instructor_url:
-            student = Browser("student", lambda: next(count))
+            student = Browser("student", lambda: next(count), ARTIFACTS)
             browsers.append(student)
 
             # Student: the Assignment List lists the released assignment; Fetch.
@@ -283,7 +186,7 @@ def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(
 
             # Instructor: collects, then opens the Formgrader's Manage Submissions page.
             run_ok([nbgrader, "collect", ASSIGNMENT], course.root, instructor_env)
-            instructor = Browser("instructor", lambda: next(count))
+            instructor = Browser("instructor", lambda: next(count), ARTIFACTS)
             browsers.append(instructor)
             instructor.d.get(f"{instructor_url}/formgrader?token={TOKEN}")
             instructor.sees(ASSIGNMENT, "#main-table")

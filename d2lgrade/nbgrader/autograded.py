@@ -58,7 +58,8 @@ def _copy_outputs(nb: nbformat.NotebookNode, job: Job) -> None:
     executed = job.execution.notebook if job.execution else None
     if executed is None:
         return
-    outputs = {c.get("id"): c.outputs for c in executed.cells if c.get("id")}
+    # code cells only: the executed notebook of a report (a cluster worker's, the grading service's) has all cells
+    outputs = {c.get("id"): c.outputs for c in executed.cells if c.get("id") and c.cell_type == "code"}
     for cell in nb.cells:
         if cell.cell_type == "code" and not is_test_cell(cell):
             cell.outputs = outputs.get(cell.get("id"), [])

@@ -3,34 +3,45 @@
 # `make test`: set up and run the test suite.
 
 PYTHON ?= python3
-# Resolved now, before PATH puts .venv/bin first: uv is installed into (and run from) the host Python.
+# Resolved now, before PATH puts .venv/bin first (deploy/hub.mk's runtime uses it).
 HOST_PYTHON := $(shell command -v $(PYTHON))
 # The environment's interpreter must be readable by the sandbox user: Debian's, not pyenv's under /root.
 BASE_PYTHON ?= /usr/bin/python3.11
-# chromium and chromium-driver: the browser tests and the written answers' PDF; docker.io and debootstrap: `make image`.
-SYSTEM_PACKAGES := bubblewrap python3.11 python3-seccomp chromium chromium-driver docker.io debootstrap
+# chromium and chromium-driver: the browser tests and the written answers' PDF; docker.io and debootstrap: `make image`;
+# python3.11-venv: the private venv uv is installed into (Debian's own Python is externally managed: never pip there).
+SYSTEM_PACKAGES := bubblewrap python3.11 python3.11-venv python3-seccomp chromium chromium-driver docker.io debootstrap
 UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
+# uv, in a venv of its own inside .venv/ (made by any user, offline but for uv's wheel), never in a system Python.
+UV_TOOLS := $(CURDIR)/$(VENV)/.uv
+UV := $(UV_TOOLS)/bin/uv
+ENSURE_UV = @[ -x $(UV) ] && [ "$$($(UV) --version 2>/dev/null | cut -d' ' -f2)" = $(UV_VERSION) ] || \
+	$(MAKE) --no-print-directory uv
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: grade test build samples goldens lint lock env clean bench lab-student lab-instructor image image-test
+.PHONY: grade test build samples goldens lint lock env uv clean bench lab-student lab-instructor image image-test
 
 $(VENV)/.installed: requirements/lock.txt pyproject.toml
-	@if ! command -v bwrap >/dev/null || ! command -v chromedriver >/dev/null || ! command -v dockerd >/dev/null || \
-		[ ! -x $(BASE_PYTHON) ] || ! /usr/bin/python3 -c "import seccomp" 2>/dev/null; then \
+	@missing=$$(tools/system_packages.sh $(SYSTEM_PACKAGES)); if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing system packages: $(SYSTEM_PACKAGES)"; \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null || \
-			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null; }; \
-		else echo "make: install the system packages first: sudo apt-get install $(SYSTEM_PACKAGES)"; exit 1; fi; \
+			echo "installing system packages: $$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+		else echo "make: install the system packages first: sudo apt-get install $$missing"; exit 1; fi; \
 	fi
-	$(HOST_PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(HOST_PYTHON) -m uv venv --quiet --allow-existing --python $(BASE_PYTHON) $(VENV)
-	$(HOST_PYTHON) -m uv pip sync --quiet --python $(VENV)/bin/python --require-hashes requirements/lock.txt
-	$(HOST_PYTHON) -m uv pip install --quiet --python $(VENV)/bin/python --no-deps --editable .
+	@[ -x $(BASE_PYTHON) ] || { echo "make: $(BASE_PYTHON) is missing: install python3.11, or name another with BASE_PYTHON=..."; exit 1; }
+	$(ENSURE_UV)
+	$(UV) venv --quiet --allow-existing --python $(BASE_PYTHON) $(VENV)
+	$(UV) pip sync --quiet --python $(VENV)/bin/python --require-hashes requirements/lock.txt
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps --editable .
 	touch $@
+
+# uv $(UV_VERSION) into its private venv (again, when another version is there).
+uv:
+	$(BASE_PYTHON) -m venv --clear $(UV_TOOLS)
+	$(UV_TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 env: $(VENV)/.installed
 
@@ -45,15 +56,20 @@ test: env
 	ruff check d2lgrade solutions tests tools
 	python -m pytest
 
-# JupyterLab for each role (jupyter/<role>/: which nbgrader tools its server and menus have).
+# JupyterLab for each role (jupyter/<role>/: which nbgrader tools its server and menus have), put on JUPYTER_CONFIG_PATH:
+# the user's own ~/.jupyter stays theirs (JupyterLab saves settings and workspaces there) and the course's is only read.
 # A student's lab opens in STUDENT_DIR (default: the current folder), an instructor's in the course.
 STUDENT_DIR ?= $(CURDIR)
 lab-student: env
-	cd "$(STUDENT_DIR)" && JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/student D2LGRADE_EXCHANGE=$${D2LGRADE_EXCHANGE:-$(CURDIR)/exchange} \
+	cd "$(STUDENT_DIR)" && JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/student D2LGRADE_EXCHANGE=$${D2LGRADE_EXCHANGE:-$(CURDIR)/exchange} \
 		jupyter lab --Exchange.root=$${D2LGRADE_EXCHANGE:-$(CURDIR)/exchange}
 
-lab-instructor: build
-	JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/instructor jupyter lab
+# Builds what changed first when the build is the user's to write; a TA who may not uses the course's build as it is.
+lab-instructor: env
+	@if [ -w build ] && [ -w release ] && { [ ! -e gradebook.db ] || [ -w gradebook.db ]; }; then d2lgrade build; \
+	else echo "make: not rebuilding (build/, release/ or gradebook.db is not yours to write): the formgrader grades with" \
+		"the course's current build; its instructor runs \`make build\` after changing source/"; fi
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/instructor jupyter lab
 
 # Seconds per submission against `otter run`, side by side (a few minutes; not part of `make test`).
 bench: build
@@ -80,7 +96,8 @@ lint: env
 
 # Re-resolve the lock from requirements/main.in (needs the package index).
 lock:
-	$(HOST_PYTHON) -m uv pip compile requirements/main.in --python-version 3.11 --excludes requirements/excludes.txt \
+	$(ENSURE_UV)
+	$(UV) pip compile requirements/main.in --python-version 3.11 --excludes requirements/excludes.txt \
 		--generate-hashes --quiet -o requirements/lock.txt
 
 clean:

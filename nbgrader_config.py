@@ -5,7 +5,30 @@ import os
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 COURSE = os.path.dirname(os.path.abspath(__file__))  # noqa: F821 - traitlets passes __file__ too
 
-c.CourseDirectory.course_id = "d2l-ch2-math"
+# The course id (the exchange's and the hub's name for the course): the file `course_id` in this folder (untracked,
+# one per clone: two courses can be clones of one repository), else D2LGRADE_COURSE_ID, else "d2l-ch2-math". Letters,
+# digits, _ . - only. A bad one is said on stderr and left out (nbgrader then asks for --course; d2lgrade stops with
+# the same words): this file must never raise, or nbgrader drops it whole, sandboxed autograde included.
+def _course_id(folder):
+    import re
+    import sys
+
+    try:
+        with open(os.path.join(folder, "course_id"), encoding="utf-8") as f:
+            where, value = os.path.join(folder, "course_id"), f.read().strip()
+    except OSError:
+        where, value = "D2LGRADE_COURSE_ID", os.environ.get("D2LGRADE_COURSE_ID", "").strip()
+    if not value:
+        return "d2l-ch2-math", ""
+    if re.fullmatch(r"[A-Za-z0-9_.-]+", value) and value not in (".", ".."):
+        return value, ""
+    problem = (f"the course id {value[:80]!r} (from {where}) is not valid: use letters, digits, _ . - only "
+               f"(e.g. d2l-ch2-math); fix {where}")
+    print(f"nbgrader_config.py: {problem}", file=sys.stderr)
+    return "", problem
+
+
+c.CourseDirectory.course_id, c.D2LGrade.course_id_problem = _course_id(COURSE)
 # The gradebook: any SQLAlchemy URL works (e.g. "postgresql://user@host/gradebook").
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 c.CourseDirectory.source_directory = "source"
@@ -14,14 +37,22 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 # Who reads what the grader writes (README, "Who can read what"): the instructor and the course folder's group.
-# True: several instructors write the course, so files and folders are group-writable (nbgrader's convention).
-c.CourseDirectory.groupshared = False
+# True: several people write the course (instructors, or TAs grading by hand in their own formgrader on the class
+# server), so files and folders are group-writable (nbgrader's convention). On by itself when the course folder is
+# shared that way: setgid and group-writable, as the class server's set-up leaves it (d2lgrade/hub/provision.py).
+c.CourseDirectory.groupshared = os.stat(COURSE).st_mode & 0o2020 == 0o2020
 # nbgrader's own autograde writes autograded/ world-readable (444) by default: group-readable only, like d2lgrade.
 c.Autograde.permissions = 660 if c.CourseDirectory.groupshared else 640
+
+# Feedback pages too (nbgrader's default is 644): feedback/ is the course's, like autograded/. Released into the
+# folder exchange, each page is made readable there by its student (d2lgrade.nbgrader.release.ReleaseFeedback: its
+# name comes from the submission's secret); the hub exchange below replaces that step.
+c.GenerateFeedback.permissions = c.Autograde.permissions
 
 # The exchange (release, fetch, submit, collect, feedback): inside the course folder unless the machine has
 # a shared one (e.g. /srv/nbgrader/exchange); `d2lgrade build` creates it, writable by students (sticky).
 c.Exchange.root = os.environ.get("D2LGRADE_EXCHANGE", os.path.join(COURSE, "exchange"))
+c.ExchangeFactory.release_feedback = "d2lgrade.nbgrader.release.ReleaseFeedback"
 
 # On the class server (deploy/, README "Running a term") the exchange is a JupyterHub service: who submitted and when
 # come from the hub login and the service's clock, never from a shared folder. Named by strings only, so this file

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING
 
 from d2lgrade.course.layout import Course
 
+EXIT_NOTHING_FOUND, EXIT_USAGE, EXIT_NO_SANDBOX, EXIT_INTERNAL_ERROR, EXIT_NOT_ALL_GRADED = 1, 2, 3, 4, 5
+GRADE_EXIT_STATUS = (
+    "Exit status: 0 every submission found was graded (students who did not submit are listed, not failures); "
+    f"{EXIT_NOT_ALL_GRADED} something could not be graded: a submission not gradable (it got a zero with the reason) "
+    f"or a file refused (listed with the reason, kept in refused/); everything else was graded; "
+    f"{EXIT_INTERNAL_ERROR} some submission hit an internal error (that student got a zero saying so; tracebacks in "
+    f"<output>/<assignment>/grading.log; run again to grade it); {EXIT_NOTHING_FOUND} no submission was found; "
+    f"{EXIT_USAGE} bad arguments; {EXIT_NO_SANDBOX} the sandbox is unavailable.")
+
 if TYPE_CHECKING:
+    from d2lgrade.batch.run import BatchSummary
     from d2lgrade.grading.cluster import Cluster
 
 
@@ -21,9 +31,18 @@ class UsageError(Exception):
 
 def _course(args: argparse.Namespace) -> Course:
     try:
-        return Course.find(Path(args.course) if args.course else None)
+        course = Course.find(Path(args.course) if args.course else None)
     except FileNotFoundError as exc:
         raise UsageError(f"{exc} (or give --course DIR)") from None
+    _references_from(course)
+    return course
+
+
+def _references_from(course: Course) -> None:
+    """The course's own ``solutions/`` is what ``import solutions`` finds: on the class server d2lgrade runs from the
+    shared runtime, which carries no references (every user can read it), so a course clone brings its own."""
+    if str(course.root) not in sys.path:
+        sys.path.insert(0, str(course.root))
 
 
 def _output(course: Course, output: str) -> Path:
@@ -65,8 +84,59 @@ def _grade(args: argparse.Namespace) -> int:
     if not report.results and not report.kept:
         print(f"d2lgrade: nothing was graded in {args.submission}: it holds no <student>.ipynb, <student>/<notebook>.ipynb "
               f"or <student>/{args.assignment}/<notebook>.ipynb (nbgrader's submitted/ layout)", file=sys.stderr)
-        return 1
-    return 4 if report.internal_errors else 0
+        return EXIT_NOTHING_FOUND
+    return grade_exit_status(report.summary(args.assignment))
+
+
+def grade_exit_status(summary: BatchSummary) -> int:
+    """``d2lgrade grade``'s exit status from the batch's summary (:data:`GRADE_EXIT_STATUS` says it)."""
+    return EXIT_INTERNAL_ERROR if summary.internal_errors else 0 if summary.all_graded else EXIT_NOT_ALL_GRADED
+
+
+def _course_access(args: argparse.Namespace) -> int:
+    """The course's group and modes on what already exists (folders made before, or by nbgrader, or by a TA)."""
+    import grp
+
+    from d2lgrade.course.access import Access, Applied
+
+    course = _course(args)
+    groupshared = bool(course.config.CourseDirectory.get("groupshared", False))
+    if args.group:
+        try:
+            gid = int(args.group) if args.group.isdigit() else grp.getgrnam(args.group).gr_gid
+        except KeyError:
+            raise UsageError(f"no group {args.group!r} on this machine: create it (groupadd {args.group}) or name "
+                             "another with --group") from None
+        try:
+            Access.give_course_folder(course.root, gid, groupshared)
+        except PermissionError:
+            raise UsageError(f"cannot give {course.root} the group {args.group}: run as root, or as its owner while in "
+                             "that group") from None
+    access = Access.for_course(course.root, groupshared)
+    applied = Applied()
+    for path in course.private_paths(_output(course, args.results)):
+        access.apply(path, applied)
+    name = _group_name(access.gid)
+    print(f"{course.root}: group {name}, files {access.file_mode:04o}, folders {access.folder_mode:04o}: "
+          f"{applied.changed} changed, {applied.unchanged} already so, {len(applied.left_alone)} left alone, "
+          f"{len(applied.failed)} could not be changed")
+    for line in applied.left_alone:
+        print(f"  left alone: {line}")
+    for line in applied.failed:
+        print(f"  could not be changed: {line}")
+    if course.root.stat().st_mode & 0o005:
+        print(f"  note: other users can still enter {course.root} (release/, source/, the exchange); on a shared server "
+              f"where students never enter it: chmod o= {course.root}")
+    return 1 if applied.failed else 0
+
+
+def _group_name(gid: int) -> str:
+    import grp
+
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
 
 
 def _cluster(args: argparse.Namespace) -> Cluster | None:
@@ -228,16 +298,16 @@ def parser() -> argparse.ArgumentParser:
                    help="rebuild even assignments whose inputs have not changed since their build/<a>/stamp.json")
     b.set_defaults(run=_build)
     g = sub.add_parser("grade", help="grade a submission (.ipynb) or a folder of them",
-                       description="Exit status: 0 every file graded or refused with its reason; 1 nothing "
-                                   "to grade was found; 4 some "
-                                   "submission hit an internal error (everyone else was graded; that student got "
-                                   "a zero saying so; tracebacks in <output>/<assignment>/grading.log); "
-                                   "2 bad arguments; 3 sandbox unavailable.")
+                       description="The last line sums the batch up: graded, not gradable (a zero with the reason), "
+                                   "refused (files that are not a student's submission), did not submit. "
+                                   + GRADE_EXIT_STATUS)
     g.add_argument("assignment")
-    g.add_argument("submission", help="a notebook, or a folder of <student>.ipynb or <student>/<notebook>.ipynb")
+    g.add_argument("submission", help="a notebook, or a folder of <student>.ipynb, <student>/<notebook>.ipynb or "
+                                      "<student>/<assignment>/<notebook>.ipynb (nbgrader's submitted/)")
     g.add_argument("--output", default="results", help="where results JSON go (default: results/)")
     g.add_argument("--roster", help="CSV with a column of student ids (id/student_id/first column): "
-                                    "only those ids are graded, other files are listed as not graded")
+                                    "only those ids are graded, other files are refused; roster students with "
+                                    "nothing in the folder are listed as did not submit")
     g.add_argument("--no-gradebook", action="store_true", help="write results JSON only")
     g.add_argument("--jobs", type=_positive, default=default_jobs(),
                    help="submissions graded at once, each worker with its own warm kernel template "
@@ -260,6 +330,16 @@ def parser() -> argparse.ArgumentParser:
     cc.add_argument("folder", metavar="DIR", help="a new folder (made 0700), or an empty one")
     cc.add_argument("--days", type=_positive, default=365, help="how long the certificates are valid (default: 365)")
     cc.set_defaults(run=_cluster_certs)
+    ca = sub.add_parser("course-access", help="give what grading already wrote the course's group and modes",
+                        description="Sets the course folder's group (the group of its folder, or --group) and modes "
+                                    "(files 0640, folders 0750; 0660 and 2770 with groupshared) on results/, "
+                                    "reports/, submitted/, submitted-earlier/, refused/, autograded/, feedback/, "
+                                    "build/ and the SQLite gradebook, as they exist; links are never followed. "
+                                    "Run it as root or as the owner of those files. Exit status: 0 done; 1 some "
+                                    "entries could not be changed (listed, with what to do); 2 bad arguments.")
+    ca.add_argument("--group", metavar="G", help="first give the course folder this group (and setgid), e.g. its TAs'")
+    ca.add_argument("--results", default="results", help="where the results JSON are (default: results/)")
+    ca.set_defaults(run=_course_access)
     v = sub.add_parser("validate", help="check that each solved source notebook gets full marks (trusted run)")
     v.add_argument("assignments", nargs="*")
     v.set_defaults(run=_validate)
@@ -293,6 +373,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from d2lgrade.course.layout import CourseIdError
     from d2lgrade.judging.spec import SpecError
     from d2lgrade.sandbox.kernels import SandboxUnavailable
 
@@ -301,10 +382,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args))
     except SandboxUnavailable as exc:
         print(f"d2lgrade: cannot grade: the sandbox is unavailable: {exc}", file=sys.stderr)
-        return 3
-    except (SpecError, UsageError) as exc:
+        return EXIT_NO_SANDBOX
+    except (SpecError, UsageError, CourseIdError) as exc:
         print(f"d2lgrade: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ def jupyter_server(app: str, role: str, root: Path, home: Path, env: dict[str, s
         proc = subprocess.Popen(
             [str(BIN / "jupyter"), app, "--no-browser", f"--port={port}", "--ip=127.0.0.1", "--allow-root",
              f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", *options],
-            env={**env, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(ROOT / "jupyter" / role)},
+            env={**{k: v for k, v in env.items() if k != "JUPYTER_CONFIG_DIR"}, "HOME": str(home),
+                 "JUPYTER_CONFIG_PATH": str(ROOT / "jupyter" / role)},  # as make lab-<role>: ~/.jupyter stays the user's
             cwd=root, stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + WAIT

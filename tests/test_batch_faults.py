@@ -198,20 +198,20 @@ def test_grade_command_on_a_hostile_folder_grades_everyone_and_lists_every_refus
     proc = subprocess.run([D2LGRADE, "grade", ASSIGNMENT, str(inbox)], cwd=tmp_path, env=env, capture_output=True,
                           timeout=900)
     out = proc.stdout.decode("ascii")
-    assert proc.returncode == 0, out + proc.stderr.decode(errors="replace")
+    assert proc.returncode == 5, out + proc.stderr.decode(errors="replace")  # everyone graded but some: they are named
     results = _results(tmp_path / "results")
     assert results["alice"]["score"] == results["bob"]["score"] == 7.0
     assert results["caf"]["score"] == 0 and results["deep"]["score"] == 0
     assert "levels deep" in json.dumps(results["deep"])
     for name, reason in (("bob!.ipynb", "clashes with bob.ipynb"), (".dotfile.ipynb", "dot"),
                          ("mallory.ipynb", "symbolic link"), ("eve.ipynb", "symbolic link"), ("pipe.ipynb", "fifo")):
-        assert f"not graded: {name}: " in out and reason in out, name
+        assert f"refused: {name}: " in out and reason in out, name
     for refused in ("mallory", "eve", "pipe"):
         assert results[refused]["score"] == 0
     submitted = tmp_path / "submitted"
     assert sorted(p.name for p in submitted.iterdir()) == ["alice", "bob", "caf", "deep"]
     assert not any(b"root only" in p.read_bytes() for p in submitted.rglob("*") if p.is_file())
-    assert "4 graded, 5 not graded, 0 internal errors" in out
+    assert "2 graded, 2 not gradable (0 internal errors), 5 refused, 0 did not submit" in out
     refused = tmp_path / "refused" / ASSIGNMENT
     assert (refused / "bob!.ipynb").read_bytes() == NOT_A_NOTEBOOK and (refused / ".dotfile.ipynb").read_bytes() == complete
     assert sorted(p.name for p in refused.iterdir()) == [".dotfile.ipynb", "bob!.ipynb"]  # links and fifos: nothing kept

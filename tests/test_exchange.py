@@ -1,8 +1,10 @@
-"""A course's real life through nbgrader's exchange: release, fetch, submit, collect, grade, resubmit.
+"""A course's real life through nbgrader's exchange: release, fetch, submit, collect, grade, feedback, resubmit.
 
 The instructor releases s02_1; a student fetches it, answers and submits; the instructor collects and
 runs ``d2lgrade grade`` on nbgrader's ``submitted/`` folder: the submission is graded with the time
-nbgrader recorded, and the formgrader counts it autograded. The student submits again: the collected
+nbgrader recorded, and the formgrader counts it autograded. nbgrader's generate_feedback and release_feedback
+work on what ``d2lgrade grade`` left (no ``nbgrader autograde`` needed): the feedback stays the course group's in
+``feedback/`` and reaches the student through the exchange. The student submits again: the collected
 resubmission is graded, and the earlier submission is kept.
 """
 
@@ -10,8 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
+from copy import deepcopy
 from pathlib import Path
 
 import pytest
@@ -79,6 +83,7 @@ def test_release_fetch_submit_collect_grade_and_resubmit(course, course_and_stud
         first = gb.find_submission(ASSIGNMENT, student).score
     api = _api(copy)
     assert api.get_autograded_students(ASSIGNMENT) == {student}
+    _feedback_reaches_the_student(api, copy, home, course_id, student)
 
     _submit(home, env, samples_dir(course, ASSIGNMENT) / "complete.ipynb", course_id)
     _run([nbgrader, "collect", "--update", ASSIGNMENT], copy.root, env)
@@ -105,10 +110,34 @@ def test_a_resubmission_graded_from_an_inbox_keeps_the_earlier_one(course, cours
     assert [e.read_bytes() for e in earlier] == [(samples_dir(course, ASSIGNMENT) / "partial.ipynb").read_bytes()]
 
 
+def _feedback_reaches_the_student(api, course: Course, home: Path, course_id: str, student: str) -> None:
+    """The instructor's generate_feedback and release_feedback (in process, as the formgrader's buttons run them),
+    then the student's fetch_feedback: the page arrives, though feedback/ is the course group's only."""
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.default import ExchangeFetchFeedback
+
+    for step in (api.generate_feedback, api.release_feedback):
+        done = step(ASSIGNMENT)
+        assert done["success"], f"{step.__name__}: {done.get('error')}\n{done.get('log')}"
+    page = course.root / "feedback" / student / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")
+    assert stat.S_IMODE(page.stat().st_mode) == 0o640, "feedback/ must be the course group's only"
+    [released] = (course.root / "exchange" / course_id / "feedback").glob("*.html")
+    assert stat.S_IMODE(released.stat().st_mode) & 0o004, "the student could not read the released page"
+    config = deepcopy(course.config)
+    config.CourseDirectory.update(course_id=course_id, assignment_id=ASSIGNMENT)
+    config.Exchange.assignment_dir = str(home)
+    fetch = ExchangeFetchFeedback(coursedir=CourseDirectory(config=config), authenticator=Authenticator(config=config),
+                                  config=config)
+    fetch.start()
+    [fetched] = (home / ASSIGNMENT / "feedback").glob(f"*/{page.name}")
+    assert fetched.read_bytes() == page.read_bytes()
+
+
 def _api(course: Course):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    coursedir = CourseDirectory(root=str(course.root))
+    coursedir = CourseDirectory(root=str(course.root), config=course.config)
     coursedir.db_url = course.db_url
-    return NbGraderAPI(coursedir=coursedir)
+    return NbGraderAPI(coursedir=coursedir, config=course.config)

@@ -1,9 +1,10 @@
 """Two JupyterLab set-ups (``jupyter/student``, ``jupyter/instructor``): each role's server serves its tools only.
 
-Each server is started for real with the role's config folder (``JUPYTER_CONFIG_DIR``, as ``make
+Each server is started for real with the role's config folder on ``JUPYTER_CONFIG_PATH`` (as ``make
 lab-student`` and ``make lab-instructor`` do) and asked over HTTP for nbgrader's endpoints: a
 student's server has no formgrader and no course list; an instructor's has both. The lab
-extensions' menus follow the same split (``labconfig/page_config.json``).
+extensions' menus follow the same split (``labconfig/page_config.json``). JupyterLab settings save into the
+user's own ``~/.jupyter``, never into the course's role folder (which students cannot write).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "d2lgrade-test-token"
 
 
-def _status(port: int, path: str) -> int:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {TOKEN}"})
+def _status(port: int, path: str, method: str = "GET", body: bytes | None = None) -> int:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {TOKEN}"},
+                                     method=method, data=body)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status
@@ -46,12 +48,23 @@ def _serve(role: str, folder: Path, **env: str) -> Iterator[int]:
 @pytest.fixture(params=["student", "instructor"])
 def server(request, tmp_path):
     with _serve(request.param, tmp_path) as port:
-        yield request.param, port
+        yield request.param, port, tmp_path
+
+
+THEMES = "@jupyterlab/apputils-extension:themes"
 
 
 @pytest.mark.slow
-def test_each_role_gets_its_own_nbgrader_tools(server):
-    role, port = server
+def test_each_role_gets_its_own_nbgrader_tools_and_saves_its_own_settings(server):
+    role, port, home = server
+    settings = Path("lab", "user-settings", THEMES.replace(":", "/")).with_suffix(".jupyterlab-settings")
+    in_course = ROOT / "jupyter" / role / settings
+    before = in_course.stat().st_mtime_ns if in_course.exists() else None
+    saved = _status(port, f"/lab/api/settings/{THEMES}", "PUT", json.dumps({"raw": '{"theme": "JupyterLab Dark"}'}).encode())
+    assert saved == 204, f"the {role} could not save a JupyterLab setting"
+    assert (home / ".jupyter" / settings).is_file(), "settings must go to the user's own ~/.jupyter"
+    assert (in_course.stat().st_mtime_ns if in_course.exists() else None) == before, \
+        "settings were written into the course's role folder"
     # /formgraders is the Course List's endpoint; /courses belongs to the students' Assignment List
     formgrader, courses, assignments = (_status(port, p) for p in ("/formgrader", "/formgraders", "/assignments"))
     assert _status(port, "/static/jupyter_server_mathjax/MathJax.js") == 200, "MathJax is not served offline"

@@ -3,7 +3,9 @@
 One file (student = its stem), or a folder of ``<student>.ipynb``, ``<student>/*.ipynb`` or
 nbgrader's ``<student>/<assignment>/*.ipynb``. Nothing is followed (links, fifos, devices are
 refused), nothing is renamed (ids that clash are refused), and a submission's bytes are read once
-through a no-follow descriptor.
+through a no-follow descriptor. In nbgrader's layout, a student folder without the assignment is a
+student who did not submit (not a failure), and the files beside the notebook (nbgrader's
+``timestamp.txt`` and ``submission_secret.txt``, the assignment's data) are not submissions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from d2lgrade.course.layout import SUBMISSION_SECRET, TIMESTAMP
 from d2lgrade.grading.steps import MAX_NOTEBOOK_BYTES
 
 _STUDENT_ID = re.compile(r"[^A-Za-z0-9_.\-]+")
@@ -28,6 +31,8 @@ class Submission:
     path: Path
     submitted_at: str | None = None
     """nbgrader's timestamp (``timestamp.txt`` of its ``submitted/`` layout), kept as the submission's time."""
+    secret: str | None = None
+    """nbgrader's ``submission_secret.txt`` beside it: the name its feedback gets in the exchange, kept with it."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +52,13 @@ class Intake:
 
     submissions: list[Submission] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
+    did_not_submit: list[str] = field(default_factory=list)
+    """Students known to the folder (nbgrader's ``<student>/`` without this assignment) or to the roster who
+    handed nothing in: reported as such, never as a failure, and given no results."""
     timestamps: dict[str, str] = field(default_factory=dict)
     """Student id -> nbgrader's submission time, where the folder had one."""
+    secrets: dict[str, str] = field(default_factory=dict)
+    """Student id -> nbgrader's submission secret, where the folder had one."""
 
 
 def shown(name: str | Path) -> str:
@@ -86,8 +96,8 @@ def find_submissions(target: Path, roster: set[str] | None = None, assignment: s
     nbgrader's ``collect`` and ``zip_collect`` leave them, ``<student>/<assignment>/*.ipynb`` (with the
     submission time from ``timestamp.txt``).
 
-    Every entry of a folder is accounted for: graded, or refused with a reason (links, fifos,
-    dotfiles, id clashes, ids not on the roster). Nothing is followed and nothing is renamed.
+    Every entry of a folder is accounted for: graded, refused with a reason (links, fifos, dotfiles, id
+    clashes, ids not on the roster), or a student who did not submit. Nothing is followed, nothing renamed.
     """
     intake = Intake()
     try:
@@ -99,23 +109,75 @@ def find_submissions(target: Path, roster: set[str] | None = None, assignment: s
     else:
         candidates = []
         for entry in sorted(target.iterdir(), key=lambda p: os.fsencode(p.name)):
-            nested = entry / assignment if assignment else None
-            if nested is not None and not entry.is_symlink() and nested.is_dir() and not nested.is_symlink():
-                candidates += _nbgrader_entry(entry, nested, intake)
-            else:
-                candidates += _entry(entry, intake)
+            candidates += _folder_entry(entry, assignment, intake)
     _assign_ids(candidates, intake, roster, target if stat.S_ISDIR(st.st_mode) else target.parent)
+    _roster_absentees(intake, roster)
     return intake
 
 
+def _folder_entry(entry: Path, assignment: str | None, intake: Intake) -> list[tuple[str, str, Path, os.stat_result]]:
+    """One entry of a submissions folder, by its layout: nbgrader's ``<student>/<assignment>/``, a student
+    folder of nbgrader's layout without this assignment (did not submit), or a file or ``<student>/`` folder."""
+    if assignment and not entry.name.startswith(".") and _is_real_dir(entry):
+        nested = entry / assignment
+        if _is_real_dir(nested):
+            return _nbgrader_entry(entry, nested, intake)
+        if not nested.is_symlink() and all(_is_real_dir(p) for p in entry.iterdir()):
+            intake.did_not_submit.append(student_id(entry.name))  # other assignments only, or nothing yet
+            return []
+    return _entry(entry, intake)
+
+
+def _is_real_dir(path: Path) -> bool:
+    """A folder, not a link to one."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _nbgrader_entry(entry: Path, nested: Path, intake: Intake) -> list[tuple[str, str, Path, os.stat_result]]:
-    """``<student>/<assignment>/`` of nbgrader's layout: its notebook; ``timestamp.txt`` read, not graded."""
-    found = _entry(nested, intake)
-    stamp = nested / "timestamp.txt"
-    intake.refused[:] = [r for r in intake.refused if r.path != stamp]  # nbgrader's own file, not an extra
-    if stamp.is_file() and not stamp.is_symlink():
-        intake.timestamps[student_id(entry.name)] = stamp.read_text(errors="replace").strip()[:64]
-    return [(student_id(entry.name), entry.name, path, st) for _, _, path, st in found if path != stamp]
+    """``<student>/<assignment>/`` of nbgrader's layout: its notebook is the submission. nbgrader's own files
+    (``timestamp.txt``, ``submission_secret.txt``) are read, and other files beside the notebook (hidden ones,
+    the assignment's data) are not submissions: neither graded nor refused, as nbgrader's autograde treats them."""
+    sid = student_id(entry.name)
+    stamp, secret = _small_text(nested / TIMESTAMP, 64), _small_text(nested / SUBMISSION_SECRET, 1024)
+    if stamp is not None:
+        intake.timestamps[sid] = stamp.strip()
+    if secret is not None:
+        intake.secrets[sid] = secret  # exactly: nbgrader makes the feedback's name from it as it is
+    notebooks = [p for p in sorted(nested.iterdir(), key=lambda p: os.fsencode(p.name))
+                 if p.suffix == ".ipynb" and not p.name.startswith(".")]
+    where = shown(Path(entry.name, nested.name))
+    if not notebooks:
+        intake.refused.append(Refusal(f"{where}/", "it holds no notebook (.ipynb); the student submitted nothing "
+                                      "to grade", sid))
+        return []
+    for extra in notebooks[1:]:
+        intake.refused.append(Refusal(shown(Path(entry.name, nested.name, extra.name)), "only one notebook per "
+                                      f"submission is graded ({shown(notebooks[0].name)} was taken)", path=extra))
+    return [(sid, entry.name, notebooks[0], os.lstat(notebooks[0]))]
+
+
+def _small_text(path: Path, limit: int) -> str | None:
+    """A short text file of nbgrader's (a timestamp, a secret): at most ``limit`` bytes, read without following
+    a link or blocking on a fifo; None when it is absent or not a regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None
+        return f.read(limit).decode(errors="replace")
+
+
+def _roster_absentees(intake: Intake, roster: set[str] | None) -> None:
+    """With a roster, its students with nothing in the folder did not submit; without one, only the folder's."""
+    if roster is None:
+        return
+    seen = {s.student for s in intake.submissions} | {r.student for r in intake.refused if r.student}
+    intake.did_not_submit = sorted((set(intake.did_not_submit) & roster) | (roster - seen))
 
 
 def _entry(entry: Path, intake: Intake) -> list[tuple[str, str, Path, os.stat_result]]:
@@ -162,8 +224,9 @@ def _assign_ids(candidates: list[tuple[str, str, Path, os.stat_result]], intake:
                 intake.refused.append(Refusal(name, f"it is {_kind(st.st_mode)}, not a regular file; "
                                               "submit the notebook file itself", sid))
             else:
-                intake.submissions.append(Submission(sid, path, intake.timestamps.get(sid)))
+                intake.submissions.append(Submission(sid, path, intake.timestamps.get(sid), intake.secrets.get(sid)))
     intake.submissions.sort(key=lambda s: s.student)
+    intake.did_not_submit.sort()
 
 
 def read_submission(path: Path) -> bytes:

@@ -6,6 +6,11 @@ JSON, atomically) and recorded. Nothing one submission does escapes its own job:
 runs under a catch-all that logs the traceback to ``<output>/<assignment>/grading.log`` and gives
 that student a zero with a reason; the batch goes on. Intake never follows a link, never renames
 on a clash, and lists every file it does not grade with the reason.
+
+One vocabulary, in the progress lines, the summary and the exit status of ``d2lgrade grade``: a submission is
+*graded*, or *not gradable* (a zero with the reason: empty, not a notebook, an internal error); a file that is
+not a submission of a student is *refused* (kept in ``refused/``); a student with nothing handed in *did not
+submit* (no result, not a failure); a submission graded before with the same bytes is *unchanged* (kept).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 
 from d2lgrade.batch.intake import Intake, Refusal, Submission, read_submission, shown
 from d2lgrade.course.access import Access
-from d2lgrade.course.layout import Course
+from d2lgrade.course.layout import SUBMISSION_SECRET, Course
 from d2lgrade.course.records import archive, archive_refused, write_atomic
 from d2lgrade.grading.cluster import Cluster, grade_on_cluster
 from d2lgrade.grading.ledger import Ledger, digest
@@ -29,7 +34,7 @@ from d2lgrade.grading.progress import Progress
 from d2lgrade.grading.steps import INTERNAL_ERROR, Assignment, Job, rejected_result
 from d2lgrade.grading.workers import Work, grade_all
 from d2lgrade.judging.results import SubmissionResult, gradescope_json
-from d2lgrade.nbgrader.gradebook import ensure_assignment, record
+from d2lgrade.nbgrader.gradebook import carry_nbgrader_files, ensure_assignment, record
 
 LOG = logging.getLogger("d2lgrade.grading")
 
@@ -43,6 +48,38 @@ class BatchReport:
     internal_errors: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     """Students whose submission was graded before with the same bytes and bundle (not regraded)."""
+    did_not_submit: list[str] = field(default_factory=list)
+
+    def summary(self, assignment: str) -> BatchSummary:
+        """The counts every line about this batch is made from."""
+        not_gradable = sum(r.problem is not None for r in self.results)
+        return BatchSummary(assignment, len(self.results) - not_gradable, not_gradable, len(self.internal_errors),
+                            len(self.kept), len(self.refused), len(self.did_not_submit))
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """How many of each outcome (see the module's vocabulary); ``not_gradable`` includes ``internal_errors``."""
+
+    assignment: str
+    graded: int
+    not_gradable: int
+    internal_errors: int
+    unchanged: int
+    refused: int
+    did_not_submit: int
+
+    @property
+    def all_graded(self) -> bool:
+        """Every submission found was graded (or is unchanged since it was): nothing refused, nothing not gradable."""
+        return not (self.not_gradable or self.refused or self.internal_errors)
+
+    def line(self) -> str:
+        unchanged = f", {self.unchanged} unchanged since last graded (kept; --regrade grades them again)" \
+            if self.unchanged else ""
+        return (f"{self.assignment}: {self.graded} graded, {self.not_gradable} not gradable "
+                f"({self.internal_errors} internal errors), {self.refused} refused, "
+                f"{self.did_not_submit} did not submit{unchanged}")
 
 
 def say(text: str) -> None:
@@ -85,7 +122,7 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
                                   errors="backslashreplace")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.getLogger("d2lgrade").addHandler(handler)
-    report = BatchReport(refused=list(intake.refused))
+    report = BatchReport(refused=list(intake.refused), did_not_submit=list(intake.did_not_submit))
     ledger = Ledger(output / assignment_id, digest(course.bundle_path(assignment_id).read_bytes()), course.access)
     shown_progress = progress or Progress(len(intake.submissions), log)
     try:
@@ -101,8 +138,8 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
             shown_progress.done(sub.student, result)
         report.results.sort(key=lambda r: r.student)
         for refusal in intake.refused:
-            LOG.warning("not graded: %s: %s", refusal.name, refusal.reason)
-            log(f"{assignment_id} not graded: {refusal.name}: {refusal.reason}")
+            LOG.warning("refused: %s: %s", refusal.name, refusal.reason)
+            log(f"{assignment_id} refused: {refusal.name}: {refusal.reason}")
             if refusal.student and refusal.student not in graded:
                 _write_refusal(assignment, refusal, output, course.access)
             if gradebook:
@@ -145,10 +182,13 @@ def _works(course: Course, assignment: Assignment, submissions: list[Submission]
         if not regrade and ledger.graded(sub.student, sha, gradebook):
             report.kept.append(sub.student)
             shown_progress.kept(sub.student)
+            if gradebook:
+                _carry(course, aid, sub)
             continue
         if gradebook:
             try:
                 archive(course, aid, notebook, sub.student, raw, sub.submitted_at)
+                _keep_secret(course, aid, sub)
             except Exception:  # not kept, so not graded: a zero saying so, and the rerun grades it
                 LOG.exception("internal error for student %s (%s) in step archive", sub.student, name)
                 report.internal_errors.append(f"{sub.student} ({name}): step archive")
@@ -182,6 +222,25 @@ def _finish(course: Course, sub: Submission, job: Job, output: Path, gradebook: 
         report.internal_errors.append(f"{sub.student} ({name}): step {step}")
         result = _internal_zero(assignment, sub, name, output, course.access)
     return result
+
+
+def _keep_secret(course: Course, assignment: str, sub: Submission) -> None:
+    """nbgrader's submission secret beside the archived notebook, as nbgrader's collect leaves it: its feedback is
+    released under a name made from it (``nbgrader release_feedback``), which only that submission's student knows."""
+    if sub.secret is None:
+        return
+    path = course.folder("submitted_directory", "submitted") / sub.student / assignment / SUBMISSION_SECRET
+    if not (path.is_file() and not path.is_symlink() and path.read_text(errors="replace") == sub.secret):
+        write_atomic(path, sub.secret.encode(), course.access)
+
+
+def _carry(course: Course, assignment: str, sub: Submission) -> None:
+    """An unchanged submission graded by an earlier d2lgrade still gets nbgrader's files into autograded/."""
+    try:
+        _keep_secret(course, assignment, sub)
+        carry_nbgrader_files(course, assignment, sub.student)
+    except Exception:
+        LOG.exception("could not carry nbgrader's files of student %s into autograded/", sub.student)
 
 
 def _internal_zero(assignment: Assignment, sub: Submission, name: str, output: Path,
@@ -222,11 +281,13 @@ def _write_refusal(assignment: Assignment, refusal: Refusal, output: Path, acces
 
 
 def _summary(assignment_id: str, report: BatchReport, log: Callable[[str], None]) -> None:
-    kept = f"{len(report.kept)} unchanged since last graded (kept; --regrade grades them again), " if report.kept else ""
-    lines = [f"{assignment_id}: {len(report.results)} graded, {kept}{len(report.refused)} not graded, "
-             f"{len(report.internal_errors)} internal errors"]
-    lines += [f"  not graded: {r.name}: {r.reason}" for r in report.refused]
+    """The batch's summary line, then what each count not "graded" holds."""
+    lines = [report.summary(assignment_id).line()]
+    lines += [f"  not gradable: {r.student}: {r.problem}" for r in report.results if r.problem is not None]
     lines += [f"  internal error: {e} (traceback in grading.log)" for e in report.internal_errors]
+    lines += [f"  refused: {r.name}: {r.reason}" for r in report.refused]
+    if report.did_not_submit:
+        lines.append(f"  did not submit: {', '.join(report.did_not_submit)}")
     for line in lines:
         LOG.info(line)
         log(line)

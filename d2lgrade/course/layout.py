@@ -20,6 +20,13 @@ from d2lgrade.judging.spec import NotebookSpec, SpecError, read_spec
 CONFIG_FILE = "nbgrader_config.py"
 RECORD_FOLDERS = ("submitted_directory", "autograded_directory", "feedback_directory")
 """nbgrader's folders that grading writes: under :attr:`Course.records` when it is set."""
+TIMESTAMP, SUBMISSION_SECRET = "timestamp.txt", "submission_secret.txt"
+"""nbgrader's own files beside a submitted notebook (``submitted/<student>/<assignment>/``): its time, and the
+secret that names its feedback in the exchange. Not submissions; carried to ``autograded/`` with it."""
+
+
+class CourseIdError(ValueError):
+    """The course id nbgrader_config.py computed is unusable; the message names where it came from and the fix."""
 
 
 def section_key(section: str) -> tuple[int, ...]:
@@ -62,6 +69,17 @@ class Course:
     @cached_property
     def config(self) -> Config:
         return PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
+
+    @property
+    def course_id(self) -> str:
+        """nbgrader's ``CourseDirectory.course_id`` as ``nbgrader_config.py`` reads it (its file ``course_id``, else
+        ``D2LGRADE_COURSE_ID``, else the default), so d2lgrade and nbgrader never disagree on it."""
+        problem = str(self.config.get("D2LGrade", {}).get("course_id_problem", ""))
+        value = str(self.config.CourseDirectory.get("course_id", ""))
+        if problem or not value:
+            raise CourseIdError(problem or f"{self.root / CONFIG_FILE} sets no course id: write one (letters, digits, "
+                                           f"_ . -) into {self.root / 'course_id'}")
+        return value
 
     @property
     def db_url(self) -> str:
@@ -116,6 +134,17 @@ class Course:
 
     def bundle_path(self, assignment: str) -> Path:
         return self.build_dir / assignment / "bundle.json"
+
+    def private_paths(self, results: Path) -> list[Path]:
+        """What only the course's group may read (README "Who can read what"), where it exists: the results JSON and
+        class reports, nbgrader's submitted, autograded and feedback folders, what intake refused, the build (its
+        bundles and zips hold the references) and a SQLite gradebook with its journal files."""
+        folders = [results, self.root / "reports", self.folder("submitted_directory", "submitted"),
+                   self.records_root / "submitted-earlier", self.records_root / "refused",
+                   self.folder("autograded_directory", "autograded"), self.folder("feedback_directory", "feedback"),
+                   self.build_dir]
+        db = [Path(f"{self.db_path}{suffix}") for suffix in ("", "-journal", "-wal", "-shm")] if self.db_path else []
+        return [p for p in dict.fromkeys([*folders, *db]) if os.path.lexists(p)]
 
     def otter_zip(self, assignment: str) -> Path:
         return self.build_dir / "autograder" / f"{assignment}.zip"

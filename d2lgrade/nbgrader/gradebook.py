@@ -4,11 +4,14 @@ The formgrader (manual grading of written answers), ``generate_feedback`` and ``
 gradebook: one submission per student and assignment, with the time nbgrader reads from
 ``submitted/`` (:mod:`d2lgrade.course.records`); ``auto_score`` of each autograded cell; written
 answers left for a person (or zero when untouched, as nbgrader does); nbgrader's late penalty; and
-the autograded notebook beside them (:mod:`d2lgrade.nbgrader.autograded`).
+the autograded notebook beside them (:mod:`d2lgrade.nbgrader.autograded`) with nbgrader's ``timestamp.txt`` and
+``submission_secret.txt``, which ``generate_feedback`` carries into ``feedback/`` and ``release_feedback`` reads.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import tempfile
 import warnings
 from pathlib import Path
@@ -19,8 +22,8 @@ from nbgrader.preprocessors import AssignLatePenalties
 from nbgrader.utils import compute_checksum, parse_utc
 from sqlalchemy.exc import SAWarning
 
-from d2lgrade.course.layout import Course
-from d2lgrade.course.records import protect_gradebook, submitted_timestamp
+from d2lgrade.course.layout import SUBMISSION_SECRET, TIMESTAMP, Course
+from d2lgrade.course.records import protect_gradebook, submitted_timestamp, write_atomic
 from d2lgrade.grading.steps import Job
 from d2lgrade.judging.results import SubmissionResult
 from d2lgrade.nbgrader.autograded import write_autograded
@@ -79,6 +82,32 @@ def record(course: Course, job: Job, notebook: str) -> None:
         except Exception as exc:  # noqa: BLE001 - nbgrader rejects some tampered notebooks; scores stay recorded
             job.notes.append(f"nbgrader could not prepare this notebook for manual grading ({str(exc)[:200]}); "
                              "the scores are recorded, the submitted file is in submitted/.")
+            return
+        carry_nbgrader_files(course, result.assignment, result.student)
+
+
+def carry_nbgrader_files(course: Course, assignment: str, student: str) -> None:
+    """nbgrader's own files of the submission, from ``submitted/`` into ``autograded/`` as nbgrader's autograde
+    copies them: without them ``generate_feedback`` makes feedback that ``release_feedback`` cannot release.
+    Regular files only (a link is never followed), with the course's modes."""
+    source = course.folder("submitted_directory", "submitted") / student / assignment
+    target = course.folder("autograded_directory", "autograded") / student / assignment
+    if not target.is_dir():
+        return  # nothing autograded to go with them
+    for name in (TIMESTAMP, SUBMISSION_SECRET):
+        raw = _regular_file(source / name)
+        if raw is not None and _regular_file(target / name) != raw:
+            write_atomic(target / name, raw, course.access)
+
+
+def _regular_file(path: Path) -> bytes | None:
+    """The bytes of a small regular file, opened without following a link; None for anything else."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        return f.read(4096) if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else None
 
 
 def _assign_late_penalty(course: Course, result: SubmissionResult, notebook: str) -> None:

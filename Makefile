@@ -71,9 +71,11 @@ lab-instructor: env
 		"the course's current build; its instructor runs \`make build\` after changing source/"; fi
 	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/instructor jupyter lab
 
-# Seconds per submission against `otter run`, side by side (a few minutes; not part of `make test`).
+# Seconds per submission against `otter run`, side by side, then the similarity of 1,000 submissions (a few minutes;
+# not part of `make test`).
 bench: build
 	python tools/bench.py s02_3 200
+	python tools/bench_similarity.py s02_3 1000
 
 # The autograder images (one per assignment, Gradescope's contract; see autograder/README.md), built with Docker
 # from a debootstrap'd Debian base: a few minutes the first time, seconds once its layers are cached.

@@ -200,6 +200,21 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _similarity(args: argparse.Namespace) -> int:
+    """Which students' answers are alike: reports/<assignment>/similarity.{json,html}, for instructors."""
+    from d2lgrade.reports.similarity import SimilarityError
+    from d2lgrade.reports.similarity_cli import run
+
+    course = _course(args)
+    submissions = Path(args.submissions) if args.submissions else course.folder("submitted_directory", "submitted")
+    try:
+        data, page = run(course, args.assignment, submissions, _output(course, args.output))
+    except SimilarityError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {page} and {data.name} beside it (instructors only: open it in a browser)")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     from d2lgrade.course.listing import course_listing, render_listing
 
@@ -361,6 +376,18 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--results", default="results", help="where the results JSON are (default: results/)")
     r.add_argument("--output", default="reports", help="where reports are written (default: reports/)")
     r.set_defaults(run=_report)
+    sim = sub.add_parser("similarity", help="which students' answers are alike, per question (instructors only)",
+                         description="Scores every pair of students per answer cell from normalised code (the "
+                                     "release's lines, comments, spacing, the students' own names and the order of "
+                                     "independent statements taken out) and written answers as text, weighted by how "
+                                     "rare the shared part is in the class. Nothing in a submission runs. Writes "
+                                     "<output>/<assignment>/similarity.json and similarity.html (it says what a score "
+                                     "does not prove). Exit status: 0 written; 2 nothing to compare or bad arguments.")
+    sim.add_argument("assignment")
+    sim.add_argument("submissions", nargs="?", default=None,
+                     help="a folder as `d2lgrade grade` takes it (default: the course's submitted/)")
+    sim.add_argument("--output", default="reports", help="where reports are written (default: reports/)")
+    sim.set_defaults(run=_similarity)
     gs = sub.add_parser("grade-samples", help="build what changed, grade every bundled sample submission into a demo "
                                               "gradebook (never the course's) and print a table")
     gs.add_argument("--output", default="results/demo",

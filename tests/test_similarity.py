@@ -19,6 +19,7 @@ import nbformat
 import pytest
 
 from d2lgrade.batch.intake import find_submissions
+from d2lgrade.cli import main
 from d2lgrade.course.layout import Course
 from d2lgrade.reports import class_generator
 from d2lgrade.reports.similarity import (
@@ -33,7 +34,6 @@ from d2lgrade.reports.similarity import (
     read_release,
     similarity_report,
 )
-from d2lgrade.reports.similarity_cli import main
 from d2lgrade.reports.similarity_html import similarity_html
 from d2lgrade.reports.similarity_planted import measure
 from d2lgrade.reports.similarity_tokens import CODE_STEPS, fingerprints, normalised
@@ -134,7 +134,7 @@ def test_written_answers_lightly_paraphrased_still_match():
 
 def test_the_json_lists_pairs_highest_first_with_a_score_per_question(planted, tmp_path):
     course, folder = planted
-    assert main(["--course", str(course.root), ASSIGNMENT, str(folder), "--output", str(tmp_path)]) == 0
+    assert main(["--course", str(course.root), "similarity", ASSIGNMENT, str(folder), "--output", str(tmp_path)]) == 0
     data = json.loads((tmp_path / ASSIGNMENT / "similarity.json").read_text())
     assert set(data) == {"assignment", "compared", "thresholds", "pairs", "clusters", "skipped"}
     questions = {c.question for c in read_release(course.release_notebook(ASSIGNMENT))}
@@ -196,7 +196,7 @@ def test_broken_files_are_skipped_with_a_reason_and_the_rest_compared(planted, t
 
 def test_nothing_to_compare_says_what_to_give(planted, tmp_path, capsys):
     course, _ = planted
-    assert main(["--course", str(course.root), ASSIGNMENT, str(tmp_path)]) == 2
+    assert main(["--course", str(course.root), "similarity", ASSIGNMENT, str(tmp_path)]) == 2
     assert "nothing to compare" in capsys.readouterr().err
-    assert main(["--course", str(course.root), "s99_9", str(tmp_path)]) == 2
+    assert main(["--course", str(course.root), "similarity", "s99_9", str(tmp_path)]) == 2
     assert "d2lgrade list" in capsys.readouterr().err

@@ -181,8 +181,18 @@ def assignment_html(report: AssignmentReport, figures: dict[str, str]) -> str:
 <h2>Most frequent wrong answers in the assignment</h2>
 <table><tr><th>question</th><th>answer</th><th>submissions</th><th>misconception</th></tr>
 {frequent}</table>
+{similarity_section(report.assignment)}
 {HOW_TO_READ}"""
     return _page(f"{report.assignment} class report", body)
+
+
+def similarity_section(assignment: str) -> str:
+    """Where the page on alike answers is: beside this one, made by ``d2lgrade similarity`` (for the teaching team
+    only, like this report)."""
+    return (f'<h2>Similar answers</h2><p><a href="similarity.html">similarity.html</a>, beside this page: pairs and '
+            f"clusters of students whose answers are alike, per question, with the matches side by side. Made by "
+            f"<code>d2lgrade similarity {e(assignment)}</code> (run it again after grading new submissions). "
+            "A similarity is a reason to look, not proof of copying; the page says why.</p>")
 
 
 def _cell(fraction: float | None) -> str:

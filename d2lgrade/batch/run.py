@@ -48,13 +48,15 @@ class BatchReport:
     internal_errors: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     """Students whose submission was graded before with the same bytes and bundle (not regraded)."""
+    kept_not_gradable: list[str] = field(default_factory=list)
+    """Of those, the ones whose kept result is a zero saying why the submission could not be graded."""
     did_not_submit: list[str] = field(default_factory=list)
 
     def summary(self, assignment: str) -> BatchSummary:
         """The counts every line about this batch is made from."""
         not_gradable = sum(r.problem is not None for r in self.results)
         return BatchSummary(assignment, len(self.results) - not_gradable, not_gradable, len(self.internal_errors),
-                            len(self.kept), len(self.refused), len(self.did_not_submit))
+                            len(self.kept), len(self.refused), len(self.did_not_submit), len(self.kept_not_gradable))
 
 
 @dataclass(frozen=True)
@@ -68,15 +70,19 @@ class BatchSummary:
     unchanged: int
     refused: int
     did_not_submit: int
+    unchanged_not_gradable: int = 0
 
     @property
     def all_graded(self) -> bool:
-        """Every submission found was graded (or is unchanged since it was): nothing refused, nothing not gradable."""
-        return not (self.not_gradable or self.refused or self.internal_errors)
+        """Every submission found was graded (or is unchanged since it was): nothing refused, nothing not gradable,
+        now or in the kept results."""
+        return not (self.not_gradable or self.refused or self.internal_errors or self.unchanged_not_gradable)
 
     def line(self) -> str:
-        unchanged = f", {self.unchanged} unchanged since last graded (kept; --regrade grades them again)" \
-            if self.unchanged else ""
+        unchanged = ""
+        if self.unchanged:
+            zeros = f"{self.unchanged_not_gradable} of them not gradable; " if self.unchanged_not_gradable else ""
+            unchanged = f", {self.unchanged} unchanged since last graded ({zeros}kept; --regrade grades them again)"
         return (f"{self.assignment}: {self.graded} graded, {self.not_gradable} not gradable "
                 f"({self.internal_errors} internal errors), {self.refused} refused, "
                 f"{self.did_not_submit} did not submit{unchanged}")
@@ -133,7 +139,7 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
         for (sub, sha), job in graded_jobs:
             result = _finish(course, sub, job, output, gradebook, report)
             if not job.failed_step and result.problem != INTERNAL_ERROR:
-                ledger.remember(sub.student, sha, gradebook)
+                ledger.remember(sub.student, sha, gradebook, gradable=result.problem is None)
             report.results.append(result)
             shown_progress.done(sub.student, result)
         report.results.sort(key=lambda r: r.student)
@@ -181,6 +187,8 @@ def _works(course: Course, assignment: Assignment, submissions: list[Submission]
         sha = digest(raw)
         if not regrade and ledger.graded(sub.student, sha, gradebook):
             report.kept.append(sub.student)
+            if not ledger.was_gradable(sub.student):
+                report.kept_not_gradable.append(sub.student)
             shown_progress.kept(sub.student)
             if gradebook:
                 _carry(course, aid, sub)

@@ -41,6 +41,14 @@ class Ledger:
         same = said.get("submission") == submission and said.get("bundle") == self.bundle
         return same and (said.get("recorded") is True or not recorded) and (self.folder / f"{student}.json").is_file()
 
-    def remember(self, student: str, submission: str, recorded: bool) -> None:
-        entry = {"submission": submission, "bundle": self.bundle, "recorded": recorded}
+    def remember(self, student: str, submission: str, recorded: bool, gradable: bool = True) -> None:
+        entry = {"submission": submission, "bundle": self.bundle, "recorded": recorded, "gradable": gradable}
         write_atomic(self._entry(student), json.dumps(entry).encode(), self.access)
+
+    def was_gradable(self, student: str) -> bool:
+        """Whether the kept result is a grade, not a zero saying why the submission could not be graded (a batch
+        that keeps it must still say so)."""
+        try:
+            return json.loads(self._entry(student).read_text()).get("gradable", True) is not False
+        except (OSError, ValueError):
+            return True

@@ -107,6 +107,14 @@ class Session:
     def server(self, path: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
         return request(f"{self.hub.url}/user/{self.name}{path}", method, body, self.token)
 
+    def run(self, *args: str, cwd: Path | str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+        """``args`` as this person's Unix user (``runuser``: their own groups), with their server's environment and
+        token, in their server's folder unless told; as a terminal in their JupyterLab would run it."""
+        environment, folder = self.hub.people_env(self.name, self.token)
+        command = ["runuser", "-u", self.name, "--", "env", "-i",
+                   *(f"{k}={v}" for k, v in (environment | env).items()), *args]
+        return subprocess.run(command, cwd=cwd or folder, capture_output=True, text=True, timeout=WAIT * 3)
+
     def start_server(self) -> float:
         """Ask the hub for this user's server and wait until it is ready; seconds it took."""
         started = time.monotonic()
@@ -205,6 +213,19 @@ class Hub:
             return "\n".join((self.rundir / f"{name}.log").read_text(errors="replace").splitlines()[-30:])
         except OSError as e:
             return str(e)
+
+    def people_env(self, name: str, token: str) -> tuple[dict[str, str], str]:
+        """The environment ``name``'s hub server gives their kernels and terminals (the runtime first on PATH, their
+        role's set-up, the services' URLs, their token), and the folder it opens in."""
+        from d2lgrade.hub import spawn
+        from d2lgrade.hub.config import HubConfig
+
+        cfg = HubConfig.load(self.config)
+        groups = {g for g, members in spawn.hub_groups(cfg).items() if name in members["users"]}
+        home = pwd.getpwnam(name).pw_dir
+        plan = spawn.server_plan(cfg, name, groups, home)
+        login = {"HOME": home, "USER": name, "LOGNAME": name, "LANG": "C.UTF-8", "JUPYTERHUB_USER": name}
+        return login | plan.environment | {"JUPYTERHUB_API_TOKEN": token}, plan.notebook_dir
 
     def login(self, name: str) -> Session:
         """A token for ``name`` from the hub's REST API, by username and password (PAM checks them)."""

@@ -24,6 +24,7 @@ from d2lgrade.cli import EXIT_NOT_ALL_GRADED
 from d2lgrade.course.layout import Course
 from d2lgrade.grading.steps import Assignment, grade_bytes
 from d2lgrade.sandbox.execute import Limits
+from tests.conftest import made_once
 
 ASSIGNMENT = "s02_1"
 D2LGRADE = str(Path(sys.executable).parent / "d2lgrade")
@@ -60,17 +61,23 @@ def gradebook_state(root: Path) -> dict[str, object]:
         }
 
 
+def _uninterrupted(course: Course, bundle_json: str, where: Path) -> None:
+    """The run a killed-and-rerun batch must end like: made once, for both parametrizations."""
+    where.mkdir()
+    inbox = make_course(course, bundle_json, where)
+    # broken.ipynb is not gradable (a zero with its reason): the status says so, and says it again after a rerun
+    assert grading(where, inbox).wait(timeout=900) == EXIT_NOT_ALL_GRADED
+
+
 @pytest.mark.slow
 @pytest.mark.long
 @pytest.mark.parametrize("jobs", [1, 2], ids=["one-job", "two-workers"])
-def test_batch_killed_with_sigkill_and_rerun_ends_like_an_uninterrupted_run(course, bundles, tmp_path, jobs):
+def test_batch_killed_with_sigkill_and_rerun_ends_like_an_uninterrupted_run(course, bundles, tmp_path, run_dir, jobs):
     bundle_json = bundles[ASSIGNMENT].to_json()
-    clean, killed = tmp_path / "clean", tmp_path / "killed"
-    clean.mkdir()
+    clean = made_once(run_dir / "faults-uninterrupted", lambda where: _uninterrupted(course, bundle_json, where))
+    killed = tmp_path / "killed"
     killed.mkdir()
-    clean_inbox, killed_inbox = make_course(course, bundle_json, clean), make_course(course, bundle_json, killed)
-    # broken.ipynb is not gradable (a zero with its reason): the status says so, and says it again after the rerun
-    assert grading(clean, clean_inbox).wait(timeout=900) == EXIT_NOT_ALL_GRADED
+    killed_inbox = make_course(course, bundle_json, killed)
 
     proc = grading(killed, killed_inbox, jobs)
     deadline = time.monotonic() + 600

@@ -65,6 +65,9 @@ def _plan_server(spawner) -> None:
     groups = {group.name for group in spawner.user.groups}
     plan = spawn.server_plan(cfg, spawner.user.name, groups, pwd.getpwnam(spawner.user.name).pw_dir)
     spawner.notebook_dir = plan.notebook_dir
+    # ... and started in it: nbgrader (the formgrader's course root, the course's nbgrader_config.py) goes by the
+    # working directory, which the spawner would otherwise make the home folder.
+    spawner.cmd = ["/usr/bin/env", f"--chdir={plan.notebook_dir}", str(cfg.runtime / "bin" / "jupyterhub-singleuser")]
     spawner.environment = {**spawner.environment, **plan.environment}
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from d2lgrade.grading.cluster_certs import ROLES, CertFolder
-from d2lgrade.grading.cluster_report import ForgedReport, failure_text, job_from_report, report_text
+from d2lgrade.grading.cluster_report import checked_job, failure_text, report_text
 from d2lgrade.grading.ledger import digest
 from d2lgrade.grading.steps import Assignment, Job, grade_bytes
 from d2lgrade.grading.workers import Work, internal_zero
@@ -140,21 +140,14 @@ def grade_on_cluster(assignment: Assignment, works: Iterable[tuple[Any, Work]],
 
 
 def _job(future: Any, assignment: Assignment, work: Work) -> Job:
-    """The job a worker's report describes; a zero with the reason "grading failed on our side" when the
-    worker died, failed or sent a report no honest worker writes (logged; a rerun grades it again)."""
+    """The job a worker's report describes, checked (:func:`checked_job`); a zero saying grading failed on our side
+    when the worker died or failed."""
     try:
-        job = job_from_report(future.result(), assignment, work.student, work.source, work.raw)
-    except ForgedReport as exc:
-        LOG.error("refused the cluster's result for %s: %s", work.student, exc)
-        return internal_zero(assignment, work, "cluster result")
+        text = future.result()
     except Exception:
         LOG.exception("the cluster worker grading the submission of %s failed", work.student)
         return internal_zero(assignment, work, "cluster worker")
-    if job.failed_step:
-        LOG.error("the cluster worker grading %s failed in step %s (its log has the traceback)", work.student,
-                  job.failed_step)
-        return internal_zero(assignment, work, f"cluster worker: {job.failed_step}")
-    return job
+    return checked_job(text, assignment, work, "cluster")
 
 
 def _take(source: Iterator[tuple[Any, Work]], count: int) -> list[tuple[Any, Work]]:

@@ -12,6 +12,7 @@ submission a zero saying grading failed on our side, and a rerun grades it again
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +21,12 @@ from typing import Any
 import nbformat
 
 from d2lgrade.grading.steps import GRADE_STEPS, INTERNAL_ERROR, Assignment, Job, Rejected, parse_notebook
+from d2lgrade.grading.workers import Work, internal_zero
 from d2lgrade.judging.bundle import Bundle
 from d2lgrade.judging.results import FAILED, MANUAL, PASSED, QuestionResult, SubmissionResult
 from d2lgrade.sandbox.execute import Execution, is_test_cell
 
+LOG = logging.getLogger("d2lgrade.grading")
 FORMAT = "d2lgrade-cluster-result/1"
 MAX_REPORT_CHARS = 64 * 2**20
 """The submission itself never comes back (the client has it); verdicts are short and a run keeps at most a few
@@ -193,3 +196,19 @@ def _no_constant(name: str) -> None:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ForgedReport(message)
+
+
+def checked_job(text: str, assignment: Assignment, work: Work, grader: str) -> Job:
+    """The job a remote ``grader``'s report describes (a cluster worker, the grading service); a zero saying grading
+    failed on our side when the report is not what an honest grader writes, or the grader says it failed (logged;
+    a rerun grades it again)."""
+    try:
+        job = job_from_report(text, assignment, work.student, work.source, work.raw)
+    except ForgedReport as exc:
+        LOG.error("refused the %s's result for %s: %s", grader, work.student, exc)
+        return internal_zero(assignment, work, f"{grader} result")
+    if job.failed_step:
+        LOG.error("the %s grading %s failed in step %s (its log has the traceback)", grader, work.student,
+                  job.failed_step)
+        return internal_zero(assignment, work, f"{grader}: {job.failed_step}")
+    return job

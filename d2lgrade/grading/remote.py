@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from d2lgrade.grading.cluster_report import ForgedReport, job_from_report
+from d2lgrade.grading.cluster_report import checked_job
 from d2lgrade.grading.ledger import digest
 from d2lgrade.grading.steps import Assignment, Job, Rejected, check_size, rejected_result
-from d2lgrade.grading.workers import Work, internal_zero
+from d2lgrade.grading.workers import Work
 from d2lgrade.judging.bundle import Bundle
 
 LOG = logging.getLogger("d2lgrade.grading")
@@ -80,7 +80,7 @@ def grade_by_service(url: str, token: str, assignment: Assignment, raw: bytes, s
         job.result = rejected_result(job, str(exc))
         return job
     text = _post(request_for(url, token, course, assignment, raw, student, source), url)
-    return _checked(text, assignment, Work(student, source, raw))
+    return checked_job(text, assignment, Work(student, source, raw), "grading service")
 
 
 def request_for(url: str, token: str, course: str, assignment: Assignment, raw: bytes, student: str,
@@ -134,16 +134,3 @@ def _sentence(exc: urllib.error.HTTPError) -> str:
     return str(error)[:MAX_ERROR_CHARS] if error else (exc.reason or "no reason given")
 
 
-def _checked(text: str, assignment: Assignment, work: Work) -> Job:
-    """The job the service's report describes; a zero saying grading failed on our side when the report is not
-    what an honest service writes, or the service says it failed (logged; a regrade grades it again)."""
-    try:
-        job = job_from_report(text, assignment, work.student, work.source, work.raw)
-    except ForgedReport as exc:
-        LOG.error("refused the grading service's result for %s: %s", work.student, exc)
-        return internal_zero(assignment, work, "grading service result")
-    if job.failed_step:
-        LOG.error("the grading service failed grading %s in step %s (its log has the traceback)", work.student,
-                  job.failed_step)
-        return internal_zero(assignment, work, f"grading service: {job.failed_step}")
-    return job

@@ -13,7 +13,9 @@ holds that, and that no two modules import each other around a circle):
 8. ``batch``: a folder of submissions graded into the course's records;
 9. ``reports``: the instructor's class report and a made-up class to try it on;
 10. ``hub``: the class server: who is who from JupyterHub, the exchange service and its nbgrader client, the grading
-    service staff reach without root.
+    service staff reach without root;
+11. ``serve``: grading on submit: a durable queue of the exchange's submissions, graded as they arrive, their
+    feedback attached for the student; the instructor's queue and final-grade export.
 
 On top: ``cli`` (the ``d2lgrade`` command) and ``student`` (the ``check`` object every released notebook
 imports). ``docs/architecture.md`` draws the layers and follows one submission through them.

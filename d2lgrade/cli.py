@@ -396,6 +396,9 @@ def parser() -> argparse.ArgumentParser:
     gs.add_argument("--jobs", type=_positive, default=default_jobs(),
                     help=f"submissions graded at once (default: this machine's cores, {default_jobs()})")
     gs.set_defaults(run=_grade_samples)
+    from d2lgrade.serve.commands import add_parsers as add_serve_parsers
+
+    add_serve_parsers(sub)  # serve, queue, export: grading on submit on the class server (docs/grading-on-submit.md)
     return p
 
 

@@ -13,7 +13,9 @@ they are in (:class:`d2lgrade.hub.identity.HubIdentity`). Nothing in a request b
 | ``POST courses/<c>/assignments/<a>/release`` | instructors: a new release (``replace`` to supersede one) |
 | ``POST courses/<c>/assignments/<a>/hide`` | instructors: students no longer see it; submissions stay |
 | ``POST courses/<c>/assignments/<a>/submissions`` | course members: a new submission by the caller |
-| ``GET courses/<c>/submissions?assignment=&student=`` | staff: all; a student: their own |
+| ``GET courses/<c>/assignments/<a>/policy`` | course members: the submission policy, and what the caller has left |
+| ``POST courses/<c>/policies`` | instructors, and the grading service (``d2lgrade serve`` publishes the course's) |
+| ``GET courses/<c>/submissions?assignment=&student=&after=`` | staff: all; a student: their own |
 | ``GET courses/<c>/submissions/<id>`` | staff, and the submission's student: its files |
 | ``POST courses/<c>/submissions/<id>/feedback`` | TAs and instructors |
 | ``GET courses/<c>/submissions/<id>/feedback`` | the submission's student, and staff |
@@ -39,6 +41,7 @@ from d2lgrade.hub.config import ConfigError, HubConfig
 from d2lgrade.hub.exchange_files import NO_TOKEN, ExchangeFile, FilesRefused, TooLarge, checked_files, decode, encode
 from d2lgrade.hub.exchange_store import CapReached, ExchangeStore, Release, Submission
 from d2lgrade.hub.identity import COURSE_ID, HubIdentity, Identity, Role
+from d2lgrade.hub.submission_policy import Policy, PolicyError, allowance, refusal
 
 LOG = logging.getLogger("d2lgrade.exchange")
 
@@ -50,6 +53,9 @@ class Exchange:
     identity: HubIdentity
     store: ExchangeStore
     courses: frozenset[str]
+    staff_services: frozenset[str] = frozenset({"grader"})
+    """Hub services that act as a TA in every course: the grading service polls submissions and attaches feedback
+    (grading on submit). Only a hub service token can be one: a user named "grader" is still a user."""
 
 
 class Refused(web.HTTPError):
@@ -100,6 +106,8 @@ class Handler(web.RequestHandler):
             raise Refused(404, f"there is no course {course!r} on this hub (check --course or "
                                "CourseDirectory.course_id)")
         role = self.who.role_in(course)
+        if self.who.kind == "service" and self.who.name in self.exchange.staff_services:
+            role = Role.TA
         if role == Role.NONE:
             raise Refused(403, f"you ({self.who.name}) are not in course {course}: ask its instructor to add you")
         if role < needed:
@@ -196,18 +204,55 @@ class HideAssignment(Handler):
         self.reply(_release_json(hidden))
 
 
+def _policy(store: ExchangeStore, course: str, assignment: str) -> Policy:
+    """The assignment's published policy; the defaults when none (or a broken one: logged, never a crash)."""
+    try:
+        return Policy.from_dict(assignment, store.policy(course, assignment) or {})
+    except (PolicyError, TypeError):
+        LOG.exception("the policy of %s/%s is broken; the defaults apply", course, assignment)
+        return Policy()
+
+
 class Submit(Handler):
     def post(self, course: str, assignment: str) -> None:
         role = self.role(course, Role.STUDENT, "submit")
         self.visible_release(course, assignment, min(role, Role.STUDENT))
         files = self.files("the submission")
+        policy = _policy(self.store, course, assignment)
         try:
-            made = self.store.submit(course, assignment, self.who.name, files)
+            made = self.store.submit(course, assignment, self.who.name, files,
+                                     admit=lambda earlier, now: refusal(policy, assignment, earlier, now))
         except CapReached as e:
             raise Refused(403, str(e)) from None
         LOG.info("%s submitted %s/%s at %s (%d files, %d bytes)", made.student, course, assignment, made.at,
                  len(files), sum(len(f.data) for f in files))
-        self.reply(_submission_json(made), 201)
+        used = len(self.store.submissions(course, assignment, made.student))
+        self.reply(_submission_json(made) | {"allowance": allowance(policy, used)}, 201)
+
+
+class AssignmentPolicy(Handler):
+    def get(self, course: str, assignment: str) -> None:
+        role = self.role(course, Role.STUDENT, "see policies")
+        self.visible_release(course, assignment, role)
+        policy = _policy(self.store, course, assignment)
+        used = len(self.store.submissions(course, assignment, self.who.name)) if role == Role.STUDENT else 0
+        self.reply({"policy": policy.as_dict(), "used": used, "allowance": allowance(policy, used)})
+
+
+class Policies(Handler):
+    def post(self, course: str) -> None:
+        staff_service = self.who.kind == "service" and self.who.name in self.exchange.staff_services
+        self.role(course, Role.TA if staff_service else Role.INSTRUCTOR, "set submission policies")
+        given = self.body().get("policies")
+        if not isinstance(given, dict):
+            raise Refused(400, "send {\"policies\": {assignment: policy}}")
+        try:
+            checked = {_checked_id(a): Policy.from_dict(a, p).as_dict() for a, p in given.items()}
+        except (PolicyError, TypeError) as e:
+            raise Refused(400, f"policies of {course} refused: {e}") from None
+        at = self.store.set_policies(course, self.who.name, checked)
+        LOG.info("%s set the policies of %s at %s: %s", self.who.name, course, at, ", ".join(sorted(checked)))
+        self.reply({"course": course, "at": at, "assignments": sorted(checked)}, 201)
 
 
 class Submissions(Handler):
@@ -219,7 +264,10 @@ class Submissions(Handler):
             if student not in (None, self.who.name):
                 raise Refused(403, f"you ({self.who.name}) may list only your own submissions")
             student = self.who.name
-        self.reply([_submission_json(s) for s in self.store.submissions(course, assignment, student)])
+        after = self.get_argument("after", "0")
+        if not after.isdigit():
+            raise Refused(400, f"after={after[:40]!r} is not a submission id")
+        self.reply([_submission_json(s) for s in self.store.submissions(course, assignment, student, int(after))])
 
 
 class SubmissionFiles(Handler):
@@ -258,7 +306,8 @@ def make_app(exchange: Exchange, prefix: str = "/services/exchange/") -> web.App
     routes: list[tuple[str, type[Handler]]] = [
         ("whoami", WhoAmI), (f"{c}/assignments", Assignments), (f"{c}/assignments/([^/]+)", Assignment),
         (f"{c}/assignments/([^/]+)/release", ReleaseAssignment), (f"{c}/assignments/([^/]+)/hide", HideAssignment),
-        (f"{c}/assignments/([^/]+)/submissions", Submit), (f"{c}/submissions", Submissions),
+        (f"{c}/assignments/([^/]+)/submissions", Submit), (f"{c}/assignments/([^/]+)/policy", AssignmentPolicy),
+        (f"{c}/policies", Policies), (f"{c}/submissions", Submissions),
         (f"{c}/submissions/([^/]+)", SubmissionFiles), (f"{c}/submissions/([^/]+)/feedback", Feedback),
         (".*", NotFound)]
     return web.Application([(p + route, handler, {"exchange": exchange}) for route, handler in routes],

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from d2lgrade.hub.exchange_files import ExchangeFile, FilesRefused, Limits, checked_files
 
@@ -36,6 +39,9 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE TABLE IF NOT EXISTS files (
     kind TEXT NOT NULL CHECK (kind IN ('release', 'submission', 'feedback')), owner INTEGER NOT NULL,
     path TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (kind, owner, path));
+CREATE TABLE IF NOT EXISTS policies (
+    id INTEGER PRIMARY KEY, course TEXT NOT NULL, assignment TEXT NOT NULL, policy TEXT NOT NULL,
+    author TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS releases_by_assignment ON releases (course, assignment);
 CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions (course, assignment, student);
 CREATE INDEX IF NOT EXISTS feedback_by_submission ON feedback (submission);
@@ -90,7 +96,7 @@ class ExchangeStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA + "".join(APPEND_ONLY.format(table=t, verb=v)
-                                               for t in ("releases", "submissions", "feedback", "files")
+                                               for t in ("releases", "submissions", "feedback", "files", "policies")
                                                for v in ("UPDATE", "DELETE")))
         self._lock = threading.Lock()
         last = self.db.execute("SELECT max(at) FROM (SELECT at FROM submissions UNION ALL "
@@ -126,17 +132,24 @@ class ExchangeStore:
                                   (course, assignment, author, at)).lastrowid
         return Release(rid, course, assignment, author, at, True)
 
-    def submit(self, course: str, assignment: str, student: str, files: list[ExchangeFile]) -> Submission:
-        """A new submission of ``student`` (the hub's name for the caller), timed now."""
+    def submit(self, course: str, assignment: str, student: str, files: list[ExchangeFile],
+               admit: Callable[[list[str], dt.datetime], str | None] | None = None) -> Submission:
+        """A new submission of ``student`` (the hub's name for the caller), timed now. ``admit``: the assignment's
+        policy (given the times of the student's earlier submissions and now, why not, or None), checked in the same
+        transaction as the insert, so two submissions at once cannot both slip past a count."""
         checked_files(files, self.limits)
         shas = [self._put_blob(f.data) for f in files]
         with self._lock, self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            count = self.db.execute("SELECT count(*) FROM submissions WHERE course=? AND assignment=? AND student=?",
-                                    (course, assignment, student)).fetchone()[0]
+            earlier = [r[0] for r in self.db.execute("SELECT at FROM submissions WHERE course=? AND assignment=? AND "
+                                                     "student=? ORDER BY id", (course, assignment, student))]
+            count = len(earlier)
             if count >= self.limits.submissions:
                 raise CapReached(f"you have submitted {assignment} {count} times, the most the exchange accepts "
                                  f"({self.limits.submissions}); your submissions are kept: ask your instructor")
+            refused = admit(earlier, dt.datetime.now(dt.UTC)) if admit else None
+            if refused:
+                raise CapReached(refused)
             at = self._now()
             sid = self.db.execute("INSERT INTO submissions (course, assignment, student, at) VALUES (?, ?, ?, ?)",
                                   (course, assignment, student, at)).lastrowid
@@ -154,6 +167,21 @@ class ExchangeStore:
                                   (submission, author, at)).lastrowid
             self._insert_files("feedback", fid, files, shas)
         return at
+
+    def set_policies(self, course: str, author: str, policies: dict[str, dict[str, Any]]) -> str:
+        """The course's submission policies as its config now says (a new row per assignment; the latest wins)."""
+        with self._lock, self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            at = self._now()
+            self.db.executemany("INSERT INTO policies (course, assignment, policy, author, at) VALUES (?, ?, ?, ?, ?)",
+                                [(course, a, json.dumps(p, sort_keys=True), author, at) for a, p in policies.items()])
+        return at
+
+    def policy(self, course: str, assignment: str) -> dict[str, Any] | None:
+        """The latest policy published for the assignment (None: none, the defaults apply)."""
+        row = self.db.execute("SELECT policy FROM policies WHERE id=(SELECT max(id) FROM policies WHERE course=? AND "
+                              "assignment=?)", (course, assignment)).fetchone()
+        return None if row is None else json.loads(row[0])
 
     def _insert_files(self, kind: str, owner: int, files: list[ExchangeFile], shas: list[str]) -> None:
         self.db.executemany("INSERT INTO files (kind, owner, path, sha256, size) VALUES (?, ?, ?, ?, ?)",
@@ -192,10 +220,12 @@ class ExchangeStore:
     def current_release(self, course: str, assignment: str) -> Release | None:
         return next((r for r in self.current_releases(course) if r.assignment == assignment), None)
 
-    def submissions(self, course: str, assignment: str | None = None, student: str | None = None) -> list[Submission]:
-        """Submissions of the course, oldest first, optionally of one assignment and one student."""
-        query = "SELECT id, course, assignment, student, at FROM submissions WHERE course=?"
-        args: list[str] = [course]
+    def submissions(self, course: str, assignment: str | None = None, student: str | None = None,
+                    after: int = 0) -> list[Submission]:
+        """Submissions of the course, oldest first, optionally of one assignment and one student; ``after``: only
+        those received after submission ``after`` (what a poller has not seen yet)."""
+        query = "SELECT id, course, assignment, student, at FROM submissions WHERE course=? AND id>?"
+        args: list[Any] = [course, after]
         for column, value in (("assignment", assignment), ("student", student)):
             if value is not None:
                 query += f" AND {column}=?"

@@ -1,0 +1,86 @@
+"""``d2lgrade serve --config /etc/d2lgrade/hub.toml [--jobs N]``: grade each submission as it reaches the exchange.
+
+Runs as root (the sandbox starts kernels as other users), beside the exchange and the grading service; reaches the
+exchange as the hub service ``grader`` (its token: ``JUPYTERHUB_API_TOKEN``, else ``<secrets>/grader.token``).
+The queue is ``<state>/serve/queue.sqlite``; feedback pages are kept in ``<state>/serve/feedback/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from d2lgrade.course.layout import Course
+from d2lgrade.hub.config import ConfigError, HubConfig
+from d2lgrade.judging.bundle import Bundle
+from d2lgrade.serve.course_policies import PolicyBook
+from d2lgrade.serve.exchange_api import ExchangeAPI
+from d2lgrade.serve.grader import BatchGrader
+from d2lgrade.serve.loop import GradeOnSubmit, Serve
+from d2lgrade.serve.queue import Queue
+
+
+def queue_path(config: HubConfig) -> Path:
+    return config.state / "serve" / "queue.sqlite"
+
+
+def service_token(config: HubConfig) -> str:
+    token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
+    if token:
+        return token
+    try:
+        return (config.secrets / "grader.token").read_text().strip()
+    except OSError as e:
+        raise ConfigError(f"no hub token for the grading service: set JUPYTERHUB_API_TOKEN or write "
+                          f"{config.secrets / 'grader.token'} ({e})") from None
+
+
+def build(config: HubConfig, jobs: int, exchange_url: str | None = None) -> tuple[Serve, BatchGrader]:
+    """The loop as ``d2lgrade serve`` runs it."""
+    courses = {c.id: c.path for c in config.courses.values()}
+    exchange = ExchangeAPI(exchange_url or f"{config.exchange.url}/services/exchange", service_token(config))
+    queue = Queue(queue_path(config))
+    policies = PolicyBook(courses, exchange.set_policies)
+    grader = BatchGrader(courses, jobs)
+    handler = GradeOnSubmit(exchange, queue, grader, config.state / "serve" / "feedback", policies,
+                            lambda c, a: Bundle.load(Course(courses[c]).bundle_path(a)).notebook)
+
+    def every_pass() -> None:
+        policies.refresh()
+        handler.release_held()
+
+    return Serve(queue, exchange, sorted(courses), handler, batch=max(1, 2 * jobs), every_pass=every_pass), grader
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="d2lgrade serve", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, default=Path("/etc/d2lgrade/hub.toml"), help="the hub's hub.toml")
+    parser.add_argument("--jobs", type=int, default=2, help="warm grading workers per course (default 2)")
+    parser.add_argument("--exchange-url", help="the exchange (default: [services.exchange], /services/exchange)")
+    args = parser.parse_args(argv)
+    os.umask(0o077)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        config = HubConfig.load(args.config)
+        serve, grader = build(config, args.jobs, args.exchange_url)
+    except ConfigError as e:
+        print(f"serve: {e}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        serve.run(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        grader.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

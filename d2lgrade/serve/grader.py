@@ -1,0 +1,95 @@
+"""Grading a few queued submissions of one assignment exactly as ``d2lgrade grade`` does: batch/run.
+
+The bytes go through :func:`d2lgrade.batch.run.run_batch` (archive into ``submitted/<student>/<assignment>/`` with
+the exchange's receipt time as ``timestamp.txt``, the sandboxed core on warm workers, results JSON, gradebook
+row, nbgrader's late penalty, the ledger that keeps a rerun from recording twice). A submission that does not count
+(received after the due date when an on-time one exists) is graded into ``results-not-counted/`` with no gradebook
+row. Workers stay warm between submissions: one pool per course, started again when a bundle is rebuilt.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from d2lgrade.batch.intake import Submission, student_id
+from d2lgrade.batch.run import results_path, run_batch
+from d2lgrade.course.layout import Course
+from d2lgrade.grading.ledger import digest
+from d2lgrade.grading.steps import Assignment
+from d2lgrade.grading.workers import worker_pool
+from d2lgrade.judging.bundle import Bundle
+from d2lgrade.serve.feedback import Graded
+from d2lgrade.serve.loop import ToGrade
+
+LOG = logging.getLogger("d2lgrade.serve")
+NOT_COUNTED = "results-not-counted"
+
+
+@dataclass
+class BatchGrader:
+    courses: dict[str, Path]
+    jobs: int = 1
+    _pools: dict[str, tuple[tuple[str, ...], ExitStack, ProcessPoolExecutor]] = field(default_factory=dict)
+
+    def __call__(self, course_id: str, assignment: str, subs: list[ToGrade], regrade: bool) -> dict[int, Graded | str]:
+        course = Course(self.courses[course_id])
+        bundle_path = course.bundle_path(assignment)
+        if not bundle_path.is_file():
+            return {s.item.id: f"{assignment} is not built in course {course_id}: run `d2lgrade build` in "
+                               f"{course.root}, then `d2lgrade queue --regrade {assignment}`" for s in subs}
+        by_hand = tuple(q.id for q in Bundle.load(bundle_path).questions if not q.autograded)
+        out: dict[int, Graded | str] = {}
+        for record in (True, False):
+            group = [s for s in subs if s.record is record]
+            bad = [s for s in group if student_id(s.item.student) != s.item.student]
+            out |= {s.item.id: f"the hub name {s.item.student!r} is not a gradebook id" for s in bad}
+            group = [s for s in group if s not in bad]
+            if group:
+                out |= self._batch(course, assignment, group, record, regrade, by_hand)
+        return out
+
+    def _batch(self, course: Course, assignment: str, group: list[ToGrade], record: bool, regrade: bool,
+               by_hand: tuple[str, ...]) -> dict[int, Graded | str]:
+        output = course.root / ("results" if record else NOT_COUNTED)
+        with tempfile.TemporaryDirectory(prefix="d2lgrade-serve-") as tmp:
+            subs = []
+            for s in group:
+                path = Path(tmp) / f"{s.item.student}.ipynb"
+                path.write_bytes(s.raw)
+                subs.append(Submission(s.item.student, path, s.item.received))
+            run_batch(course, assignment, subs, output, gradebook=record, log=LOG.info, jobs=self.jobs,
+                      regrade=regrade, pool=self._pool(course))
+        out: dict[int, Graded | str] = {}
+        for s in group:
+            try:
+                out[s.item.id] = Graded.from_results(results_path(output, assignment, s.item.student), assignment,
+                                                     s.item.student, by_hand)
+            except (OSError, ValueError, KeyError) as e:
+                out[s.item.id] = f"no results were written ({e}); see {output / assignment / 'grading.log'}"
+        return out
+
+    def _pool(self, course: Course) -> ProcessPoolExecutor | None:
+        """The course's warm workers (None with one job: grading in this process)."""
+        if self.jobs <= 1:
+            return None
+        bundles = sorted(course.build_dir.glob("*/bundle.json"))
+        key = tuple(digest(b.read_bytes()) for b in bundles)
+        held = self._pools.get(str(course.root))
+        if held and held[0] == key:
+            return held[2]
+        if held:
+            held[1].close()
+        stack = ExitStack()
+        pool = stack.enter_context(worker_pool([Assignment.load(b) for b in bundles], self.jobs))
+        self._pools[str(course.root)] = (key, stack, pool)
+        return pool
+
+    def close(self) -> None:
+        for _, stack, _ in self._pools.values():
+            stack.close()
+        self._pools.clear()

@@ -1,0 +1,197 @@
+"""The on-submit loop: poll the exchange, queue what is new, grade the oldest, record, attach the feedback.
+
+Each pass: every course's submissions after the last one queued are received into the queue (one transaction);
+then the oldest waiting rows (several of one assignment, one per student, when workers are free) are graded by
+``grade`` (:class:`d2lgrade.serve.grader.BatchGrader`: batch/run on warm workers, into results/ and the gradebook)
+and their feedback attached to each submission in the exchange, if the policy shows it now. Every step is
+idempotent per submission, so a service killed anywhere and restarted regrades what was in flight and records it
+once: the queue is transactional, batch/run's ledger keeps what is already recorded, and a feedback page already
+attached (same bytes) is not attached again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from d2lgrade.hub.exchange_files import ExchangeFile
+from d2lgrade.hub.submission_policy import Policy, parse_time
+from d2lgrade.serve.feedback import Graded, counts_by_time, page, shown_now
+from d2lgrade.serve.queue import Item, Outcome, Queue, Received
+
+LOG = logging.getLogger("d2lgrade.serve")
+
+
+class Exchange(Protocol):
+    def submissions(self, course: str, after: int) -> list[Received]: ...
+    def files(self, course: str, sid: int) -> list[ExchangeFile]: ...
+    def feedback(self, course: str, sid: int) -> dict[str, str]: ...
+    def add_feedback(self, course: str, sid: int, files: list[ExchangeFile]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ToGrade:
+    """A downloaded submission: its queue row, notebook name and bytes, and whether it goes into the gradebook."""
+
+    item: Item
+    name: str
+    raw: bytes
+    record: bool
+
+
+Grade = Callable[[str, str, list[ToGrade], bool], dict[int, Graded | str]]
+"""(course, assignment, submissions, regrade) -> per queue id, the grade or why there is none."""
+
+
+def notebook_of(files: list[ExchangeFile], wanted: str) -> ExchangeFile:
+    """The submission's notebook: ``<wanted>.ipynb``, else its only notebook; ValueError says what was there."""
+    notebooks = [f for f in files if f.path.endswith(".ipynb") and "/" not in f.path]
+    exact = [f for f in notebooks if f.path == f"{wanted}.ipynb"]
+    if exact or len(notebooks) == 1:
+        return (exact or notebooks)[0]
+    names = ", ".join(f.path for f in files[:10]) or "nothing"
+    raise ValueError(f"the submission holds no single notebook to grade (it holds {names}); submit "
+                     f"{wanted}.ipynb from the assignment's folder")
+
+
+@dataclass
+class GradeOnSubmit:
+    """Download, grade, keep the feedback page, attach it when the policy shows it; an outcome per row."""
+
+    exchange: Exchange
+    queue: Queue
+    grade: Grade
+    pages: Path
+    """Where each submission's feedback page is kept (root's only): what a held page is released from."""
+    policies: Callable[[str], dict[str, Policy]]
+    notebooks: Callable[[str, str], str] = lambda course, assignment: assignment
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+    def __call__(self, items: list[Item]) -> dict[int, Outcome | str]:
+        course, assignment = items[0].course, items[0].assignment
+        policy = self.policies(course).get(assignment, Policy())
+        wanted = self.notebooks(course, assignment)
+        outcomes: dict[int, Outcome | str] = {}
+        subs = []
+        for item in items:
+            try:
+                nb = notebook_of(self.exchange.files(course, item.exchange_id), wanted)
+            except ValueError as e:
+                outcomes[item.id] = str(e)
+                continue
+            subs.append(ToGrade(item, nb.path, nb.data, counts_by_time(policy, item.received, self._on_time(item, policy))))
+        graded = self.grade(course, assignment, subs, any(i.regrade for i in items)) if subs else {}
+        for sub in subs:
+            got = graded.get(sub.item.id, "grading gave no result (see grading.log)")
+            outcomes[sub.item.id] = got if isinstance(got, str) else self._deliver(sub, got, policy)
+        return outcomes
+
+    def _on_time(self, item: Item, policy: Policy) -> bool:
+        """Whether the student has an earlier submission of the assignment received by the due date."""
+        return any(i.id < item.id and i.state != "failed" and policy.before_due(parse_time(i.received))
+                   for i in self.queue.items(item.course, item.assignment, student=item.student))
+
+    def _deliver(self, sub: ToGrade, graded: Graded, policy: Policy) -> Outcome:
+        item = sub.item
+        show = shown_now(policy, self.clock())
+        note = "" if sub.record else ("Received after the due date: it is graded, but your last submission before "
+                                      "the due date gives your grade.")
+        html = page(graded, item.received, show if show != "held" else "messages", note)
+        self._keep(item, html)
+        if show != "held":
+            self.attach(item, sub.name.removesuffix(".ipynb") + ".html", page(graded, item.received, show, note))
+        return Outcome(graded.score, graded.max_score, sub.record, {"messages": "sent"}.get(show, show))
+
+    def _keep(self, item: Item, html: bytes) -> None:
+        folder = self.pages / item.course
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = folder / f".{item.exchange_id}.{os.getpid()}"
+        tmp.write_bytes(html)
+        os.replace(tmp, folder / f"{item.exchange_id}.html")
+
+    def attach(self, item: Item, name: str, html: bytes) -> None:
+        """The page attached to the submission in the exchange, unless exactly it is there already (a restart)."""
+        if self.exchange.feedback(item.course, item.exchange_id) == {name: hashlib.sha256(html).hexdigest()}:
+            return
+        self.exchange.add_feedback(item.course, item.exchange_id, [ExchangeFile(name, html)])
+
+    def release_held(self) -> int:
+        """Pages held until the due date, attached once it has passed; how many."""
+        released = 0
+        for item in self.queue.items(state="done"):
+            if item.feedback != "held":
+                continue
+            policy = self.policies(item.course).get(item.assignment, Policy())
+            if shown_now(policy, self.clock()) == "held":
+                continue
+            html = (self.pages / item.course / f"{item.exchange_id}.html").read_bytes()
+            self.attach(item, self.notebooks(item.course, item.assignment) + ".html", html)
+            self.queue.set_feedback(item, "sent")
+            released += 1
+        return released
+
+
+@dataclass
+class Serve:
+    """The loop over courses: receive, take, grade, finish."""
+
+    queue: Queue
+    exchange: Exchange
+    courses: list[str]
+    handle: Callable[[list[Item]], dict[int, Outcome | str]]
+    batch: int = 1
+    poll_seconds: float = 0.2
+    every_pass: Callable[[], object] = lambda: None
+    """Run once per pass (policies republished when the course config changed, held feedback released)."""
+
+    def poll(self) -> int:
+        """New submissions of every course into the queue; how many."""
+        new = 0
+        for course in self.courses:
+            try:
+                new += self.queue.receive(self.exchange.submissions(course, self.queue.last_seen(course)))
+            except Exception as e:  # noqa: BLE001 - an exchange down for a moment: said, and polled again
+                LOG.warning("could not poll %s: %s", course, e)
+        return new
+
+    def step(self) -> int:
+        """Grade the oldest waiting rows; how many were taken."""
+        items = self.queue.take(self.batch)
+        if not items:
+            return 0
+        try:
+            outcomes = self.handle(items)
+        except Exception as e:
+            LOG.exception("grading %s of %s failed", items[0].assignment, items[0].course)
+            outcomes = {i.id: f"internal error ({type(e).__name__}: {str(e)[:200]}); see the service's log" for i in items}
+        for item in items:
+            outcome = outcomes.get(item.id, "grading gave no result")
+            if isinstance(outcome, Outcome):
+                self.queue.finish(item, outcome)
+            else:
+                self.queue.fail(item, outcome)
+            LOG.info("%s %s/%s #%d: %s", item.student, item.course, item.assignment, item.exchange_id,
+                     f"{outcome.score:g}/{outcome.max_score:g}" if isinstance(outcome, Outcome) else outcome)
+        return len(items)
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        back = self.queue.recover()
+        if back:
+            LOG.info("%d submissions were being graded when the service stopped: graded again", back)
+        while not stop.is_set():
+            self.poll()
+            try:
+                self.every_pass()
+            except Exception:
+                LOG.exception("the service's periodic step failed")
+            while self.step() and not stop.is_set():
+                self.poll()
+            stop.wait(self.poll_seconds)

@@ -1,0 +1,189 @@
+"""The grading-on-submit queue: one row per submission received from the exchange, in SQLite (WAL).
+
+A row goes ``waiting`` → ``grading`` → ``done`` | ``failed`` (with the reason), each step in a transaction.
+Opening the queue puts rows left in ``grading`` by a killed service back to ``waiting``: a crash costs a
+regrade, never a loss (the exchange submission id is unique here, so a row is received once) and never a second
+record (what grading writes is idempotent per submission: batch/run's ledger, feedback compared before upload).
+A submission that was being graded each time the service died ``MAX_ATTEMPTS`` times is failed with that reason
+rather than crash the service forever. Rows are taken in arrival order (the exchange's ids).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+STATES = ("waiting", "grading", "done", "failed")
+MAX_ATTEMPTS = 3
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS queue (
+    id INTEGER PRIMARY KEY, course TEXT NOT NULL, assignment TEXT NOT NULL, student TEXT NOT NULL,
+    exchange_id INTEGER NOT NULL, received TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('waiting', 'grading', 'done', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0, reason TEXT, regrade INTEGER NOT NULL DEFAULT 0,
+    score REAL, max_score REAL, counted INTEGER, feedback TEXT, finished TEXT,
+    UNIQUE (course, exchange_id));
+CREATE INDEX IF NOT EXISTS queue_by_state ON queue (state, id);
+CREATE INDEX IF NOT EXISTS queue_by_student ON queue (course, assignment, student, id);
+"""
+
+
+@dataclass(frozen=True)
+class Received:
+    """A submission as the exchange lists it: whose, of what, its id there and its receipt time (UTC)."""
+
+    course: str
+    assignment: str
+    student: str
+    exchange_id: int
+    received: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """A row of the queue."""
+
+    id: int
+    course: str
+    assignment: str
+    student: str
+    exchange_id: int
+    received: str
+    state: str
+    attempts: int = 0
+    reason: str | None = None
+    regrade: bool = False
+    score: float | None = None
+    max_score: float | None = None
+    counted: bool | None = None
+    feedback: str | None = None
+    """What the student was given: ``sent`` (feedback uploaded), ``score`` (the score only), ``held`` (nothing
+    until the due date), or None (not yet)."""
+    finished: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What grading one submission came to."""
+
+    score: float
+    max_score: float
+    counted: bool
+    feedback: str
+
+
+COLUMNS = ("id, course, assignment, student, exchange_id, received, state, attempts, reason, regrade, score, "
+           "max_score, counted, feedback, finished")
+
+
+def _item(row: tuple) -> Item:
+    values = list(row)
+    values[9] = bool(values[9])
+    values[12] = None if values[12] is None else bool(values[12])
+    return Item(*values)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+class Queue:
+    """The queue's database; one process takes and finishes rows (``d2lgrade serve``), others may read it and
+    requeue (``d2lgrade queue``)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _write(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            return self.db.execute(sql, args)
+
+    def recover(self) -> int:
+        """Rows a killed service left in ``grading``: back to ``waiting`` (or failed after ``MAX_ATTEMPTS``);
+        how many went back. Call once, before taking rows, in the one process that grades."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("UPDATE queue SET state='failed', finished=?, reason=? WHERE state='grading' AND "
+                            "attempts >= ?", (_now(), f"grading it stopped the service {MAX_ATTEMPTS} times (a "
+                                              "crash, a kill); requeue it with `d2lgrade queue --regrade` after a fix",
+                                              MAX_ATTEMPTS))
+            return self.db.execute("UPDATE queue SET state='waiting' WHERE state='grading'").rowcount
+
+    def receive(self, found: list[Received]) -> int:
+        """Add the submissions not yet in the queue (a submission is received once, whatever polls repeat)."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            return sum(self.db.execute(
+                "INSERT OR IGNORE INTO queue (course, assignment, student, exchange_id, received, state) "
+                "VALUES (?, ?, ?, ?, ?, 'waiting')", (r.course, r.assignment, r.student, r.exchange_id,
+                                                      r.received)).rowcount for r in found)
+
+    def last_seen(self, course: str) -> int:
+        """The latest exchange id received from ``course`` (0: none): the next poll asks for those after it."""
+        row = self.db.execute("SELECT max(exchange_id) FROM queue WHERE course=?", (course,)).fetchone()
+        return int(row[0] or 0)
+
+    def take(self, most: int = 1) -> list[Item]:
+        """The oldest waiting row and up to ``most - 1`` more of the same course and assignment, one per student and
+        none behind an earlier waiting row of its student (a student's submissions are graded in order): now
+        ``grading``, one attempt more."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            ready = (f"SELECT {COLUMNS} FROM queue q WHERE state='waiting' AND NOT EXISTS (SELECT 1 FROM queue e "
+                     "WHERE e.state IN ('waiting', 'grading') AND e.course=q.course AND e.assignment=q.assignment "
+                     "AND e.student=q.student AND e.id < q.id)")
+            first = self.db.execute(ready + " ORDER BY id LIMIT 1").fetchone()
+            if first is None:
+                return []
+            rows = self.db.execute(ready + " AND course=? AND assignment=? ORDER BY id LIMIT ?",
+                                   (first[1], first[2], most)).fetchall()
+            ids = [r[0] for r in rows]
+            self.db.execute(f"UPDATE queue SET state='grading', attempts=attempts+1 WHERE id IN "
+                            f"({','.join('?' * len(ids))})", ids)
+        return [_item((*r[:6], "grading", r[7] + 1, *r[8:])) for r in rows]
+
+    def finish(self, item: Item, outcome: Outcome) -> None:
+        self._write("UPDATE queue SET state='done', reason=NULL, regrade=0, score=?, max_score=?, counted=?, "
+                    "feedback=?, finished=? WHERE id=? AND state='grading'",
+                    (outcome.score, outcome.max_score, int(outcome.counted), outcome.feedback, _now(), item.id))
+
+    def fail(self, item: Item, reason: str) -> None:
+        self._write("UPDATE queue SET state='failed', reason=?, finished=? WHERE id=? AND state='grading'",
+                    (reason, _now(), item.id))
+
+    def set_feedback(self, item: Item, feedback: str) -> None:
+        """What the student now has of a done row's feedback (a held one released after the due date)."""
+        self._write("UPDATE queue SET feedback=? WHERE id=?", (feedback, item.id))
+
+    def requeue_latest(self, course: str, assignment: str) -> int:
+        """Every student's latest finished submission of the assignment back to ``waiting``, to grade afresh (a
+        fixed bundle or grader); how many."""
+        return self._write(
+            "UPDATE queue SET state='waiting', attempts=0, regrade=1, reason=NULL WHERE state IN ('done', 'failed') "
+            "AND id IN (SELECT max(id) FROM queue WHERE course=? AND assignment=? GROUP BY student)",
+            (course, assignment)).rowcount
+
+    def items(self, course: str | None = None, assignment: str | None = None, state: str | None = None,
+              student: str | None = None) -> list[Item]:
+        """Rows in arrival order, optionally of one course, assignment, state, student."""
+        query, args = f"SELECT {COLUMNS} FROM queue WHERE 1=1", []
+        for column, value in (("course", course), ("assignment", assignment), ("state", state), ("student", student)):
+            if value is not None:
+                query += f" AND {column}=?"
+                args.append(value)
+        return [_item(r) for r in self.db.execute(query + " ORDER BY id", args)]
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self.db.execute("SELECT state, count(*) FROM queue GROUP BY state").fetchall())
+        return {state: found.get(state, 0) for state in STATES}

@@ -1,0 +1,144 @@
+"""Grading on submit: the queue and the loop lose nothing and record nothing twice (fake grader, no sandbox).
+
+The durability test runs the real loop in a subprocess over a SQLite stand-in for the exchange and SIGKILLs it at
+random moments while submissions keep arriving; restarted each time, every received submission ends done exactly
+once, with exactly one feedback attached, in arrival order per student.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from d2lgrade.serve.queue import MAX_ATTEMPTS, Outcome, Queue, Received
+from tests.serve_fakes import FakeExchange, loop
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _received(n: int, course: str = "c1", assignment: str = "a1") -> list[Received]:
+    return [Received(course, assignment, f"s{i % 3}", i, f"2026-12-05 10:00:{i:02d}.000000 UTC") for i in range(1, n + 1)]
+
+
+def test_a_submission_polled_twice_is_received_once(tmp_path):
+    queue = Queue(tmp_path / "q.sqlite")
+    assert queue.receive(_received(4)) == 4
+    assert queue.receive(_received(6)) == 2
+    assert queue.last_seen("c1") == 6 and queue.last_seen("c2") == 0
+    assert [i.exchange_id for i in queue.items()] == [1, 2, 3, 4, 5, 6]
+
+
+def test_taken_in_arrival_order_one_per_student_and_never_ahead_of_their_earlier(tmp_path):
+    queue = Queue(tmp_path / "q.sqlite")
+    queue.receive(_received(6))  # students s1 s2 s0 s1 s2 s0
+    first = queue.take(5)
+    assert [(i.exchange_id, i.student) for i in first] == [(1, "s1"), (2, "s2"), (3, "s0")]
+    assert all(i.state == "grading" and i.attempts == 1 for i in first)
+    assert queue.take(5) == []  # 4-6 wait while their students' earlier rows are being graded
+    for item in first:
+        queue.finish(item, Outcome(1, 2, True, "sent"))
+    assert [i.exchange_id for i in queue.take(5)] == [4, 5, 6]
+
+
+def test_a_killed_grading_goes_back_to_waiting_and_a_poison_one_fails_with_the_reason(tmp_path):
+    queue = Queue(tmp_path / "q.sqlite")
+    queue.receive(_received(1))
+    queue.take(1)
+    assert Queue(tmp_path / "q.sqlite").recover() == 1  # a restarted service
+    assert queue.counts() == {"waiting": 1, "grading": 0, "done": 0, "failed": 0}
+    for _ in range(MAX_ATTEMPTS - 2):
+        queue.take(1)
+        assert queue.recover() == 1
+    queue.take(1)
+    assert queue.recover() == 0
+    (failed,) = queue.items(state="failed")
+    assert failed.exchange_id == 1 and "stopped the service 3 times" in failed.reason
+
+
+def test_regrade_requeues_each_students_latest_only(tmp_path):
+    queue = Queue(tmp_path / "q.sqlite")
+    queue.receive(_received(6))
+    while items := queue.take(3):
+        for item in items:
+            queue.finish(item, Outcome(1, 2, True, "sent"))
+    assert queue.requeue_latest("c1", "a1") == 3
+    assert sorted(i.exchange_id for i in queue.items(state="waiting")) == [4, 5, 6]
+    assert all(i.regrade for i in queue.items(state="waiting"))
+
+
+def test_the_loop_grades_and_attaches_feedback_and_a_bad_submission_fails_with_its_reason(tmp_path):
+    exchange = FakeExchange(tmp_path)
+    exchange.submit("c1", "a1", "alice", b"7 notebook")
+    exchange.submit("c2", "a1", "bob", b"not a notebook")
+    serve = loop(tmp_path)
+    assert serve.poll() == 2
+    while serve.step():
+        pass
+    done, failed = serve.queue.items(state="done"), serve.queue.items(state="failed")
+    assert [(i.student, i.score, i.feedback) for i in done] == [("alice", 7.0, "sent")]
+    assert [(i.student, i.reason) for i in failed] == [("bob", "a1.ipynb is not a notebook")]
+    assert exchange.feedback(done[0].course, done[0].exchange_id)
+    page = (tmp_path / "pages" / "c1" / f"{done[0].exchange_id}.html").read_text()
+    assert "7 / 9" in page and "q2: to be graded by hand" in page
+
+
+def test_killed_at_random_moments_every_submission_ends_done_exactly_once(tmp_path):
+    exchange = FakeExchange(tmp_path)
+    total, rng = 40, random.Random(23)
+    arriving = threading.Thread(target=_arrive, args=(tmp_path, total, rng.random), daemon=True)
+    arriving.start()
+    for _ in range(8):
+        service = _start(tmp_path)
+        time.sleep(0.15 + rng.random() * 0.3)
+        os.kill(service.pid, signal.SIGKILL)
+        service.wait()
+    arriving.join()
+    service = _start(tmp_path)
+    try:
+        _until(lambda: Queue(tmp_path / "queue.sqlite").counts()["done"] == total)
+    finally:
+        os.kill(service.pid, signal.SIGKILL)
+        service.wait()
+    queue = Queue(tmp_path / "queue.sqlite")
+    assert queue.counts() == {"waiting": 0, "grading": 0, "done": total, "failed": 0}
+    assert sorted(i.exchange_id for i in queue.items()) == list(range(1, total + 1))
+    assert sorted(exchange.feedback_rows()) == [(sid, 1) for sid in range(1, total + 1)]
+    assert exchange.gradings() >= total  # some were graded again after a kill; each recorded once
+
+
+def _arrive(folder: Path, total: int, random_fraction) -> None:
+    exchange = FakeExchange(folder)
+    for i in range(total):
+        exchange.submit(["c1", "c2"][i % 2], "a1", f"s{i % 5}", f"{i % 10} notebook".encode())
+        time.sleep(random_fraction() * 0.06)
+
+
+def _start(folder: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.serve_fakes", str(folder), "0.01"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _until(done, seconds: float = 60.0) -> None:
+    end = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < end, "the service did not finish the queue"
+        time.sleep(0.05)
+
+
+def test_killed_after_the_feedback_went_out_but_before_done_the_regrade_attaches_nothing_new(tmp_path):
+    exchange = FakeExchange(tmp_path)
+    exchange.submit("c1", "a1", "alice", b"5 notebook")
+    serve = loop(tmp_path)
+    serve.poll()
+    (item,) = serve.queue.take()
+    serve.handle([item])  # graded, recorded, feedback attached ... and the service killed before `finish`
+    assert Queue(tmp_path / "queue.sqlite").recover() == 1
+    assert serve.step() == 1
+    assert exchange.feedback_rows() == [(1, 1)] and exchange.gradings() == 2
+    assert serve.queue.counts()["done"] == 1

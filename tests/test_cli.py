@@ -33,3 +33,14 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, args, where, says):
 def test_course_option_finds_the_course_from_anywhere(tmp_path):
     done = _run(["--course", str(ROOT), "list", "--json"], tmp_path)
     assert done.returncode == 0 and '"s02_1"' in done.stdout
+
+
+def test_the_command_line_loads_no_nbgrader_until_a_command_needs_it():
+    """Every ``d2lgrade`` process (tests and graders start many) pays for what its parser imports: nbgrader's
+    import costs about a second of CPU, so the parser of every subcommand must leave it out."""
+    import subprocess
+    import sys
+
+    code = "import sys, d2lgrade.cli as c; c.parser(); print(sorted(m for m in sys.modules if m.startswith('nbgrader')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

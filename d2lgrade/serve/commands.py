@@ -9,7 +9,6 @@ from pathlib import Path
 from d2lgrade.course.layout import Course
 from d2lgrade.hub.config import HubConfig
 from d2lgrade.serve.course_policies import read_policies
-from d2lgrade.serve.export import LAYOUTS, canvas_csv, final_grades, moodle_csv
 from d2lgrade.serve.queue import Item, Queue
 
 
@@ -28,7 +27,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("export", help="final grades per the policy as CSV for Canvas or Moodle")
     e.add_argument("--config", type=Path, default=Path("/etc/d2lgrade/hub.toml"), help="the hub's hub.toml (the "
                    "queue's scores, for counts = \"best\"); without one, the gradebook alone")
-    e.add_argument("--layout", choices=LAYOUTS, default="canvas")
+    e.add_argument("--layout", choices=("canvas", "moodle"), default="canvas")
     e.add_argument("--output", type=Path, help="the CSV file (default: the standard output)")
     e.set_defaults(run=export_command)
 
@@ -73,6 +72,8 @@ def queue_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
+    from d2lgrade.serve.export import canvas_csv, final_grades, moodle_csv  # nbgrader's gradebook: only when asked
+
     course = Course.find()
     done: list[Item] = []
     if args.config.is_file():

@@ -22,6 +22,7 @@ from d2lgrade.hub.submission_policy import Policy
 from d2lgrade.serve.queue import Item
 
 LAYOUTS = ("canvas", "moodle")
+"""The gradebook import layouts (``d2lgrade export --layout``, whose choices repeat them: the command stays light)."""
 
 
 @dataclass(frozen=True)

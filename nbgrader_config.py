@@ -48,6 +48,10 @@ c.Autograde.permissions = 660 if c.CourseDirectory.groupshared else 640
 # folder exchange, each page is made readable there by its student (d2lgrade.nbgrader.release.ReleaseFeedback: its
 # name comes from the submission's secret); the hub exchange below replaces that step.
 c.GenerateFeedback.permissions = c.Autograde.permissions
+# The student version in release/ too when the course is shared (nbgrader's default is 664): the exchange service
+# sends it to students; in the course folder it is the course group's.
+if c.CourseDirectory.groupshared:
+    c.GenerateAssignment.permissions = 660
 
 # The exchange (release, fetch, submit, collect, feedback): inside the course folder unless the machine has
 # a shared one (e.g. /srv/nbgrader/exchange); `d2lgrade build` creates it, writable by students (sticky).

@@ -68,6 +68,9 @@ def _plan_server(spawner) -> None:
     # ... and started in it: nbgrader (the formgrader's course root, the course's nbgrader_config.py) goes by the
     # working directory, which the spawner would otherwise make the home folder.
     spawner.cmd = ["/usr/bin/env", f"--chdir={plan.notebook_dir}", str(cfg.runtime / "bin" / "jupyterhub-singleuser")]
+    # Files a server (and its terminals, kernels, nbgrader) makes are its user's and their group's only: staff's in
+    # the course folder stay the course group's (the hub's own umask, 022, would let others read them).
+    spawner.popen_kwargs = {"umask": 0o007}
     spawner.environment = {**spawner.environment, **plan.environment}
 
 

@@ -369,18 +369,28 @@ def test_uploads_over_a_cap_are_refused_with_the_cap_before_and_at_the_service(r
     assert len(submissions(service, "a10")) == LIMITS.submissions
 
 
+@pytest.fixture(scope="module")
+def paths_checked_on(service) -> str:
+    """An assignment released for these tests alone (whichever test of the module runs first), so that a refusal is
+    about the path, not about an assignment nobody released."""
+    body = {"files": encode([ExchangeFile("answers.ipynb", NOTEBOOK.encode())])}
+    status, said = service.call("POST", "courses/d2l/assignments/a-paths/release", "ivan", body)
+    assert status == 201, said
+    return "a-paths"
+
+
 @pytest.mark.parametrize("path", ["../x", "/etc/passwd", "a/../../x", "a\\..\\b", "a\x00b", "./x", "a//b",
                                   "a/b/c/d", ""])
-def test_a_path_that_could_leave_or_hide_in_the_folder_is_refused(service, path):
+def test_a_path_that_could_leave_or_hide_in_the_folder_is_refused(service, paths_checked_on, path):
     body = {"files": encode([ExchangeFile(path, b"{}")])}
-    status, refused = service.call("POST", "courses/d2l/assignments/a1/submissions", "alice", body)
+    status, refused = service.call("POST", f"courses/d2l/assignments/{paths_checked_on}/submissions", "alice", body)
     assert status == 400 and refused["error"].startswith("the submission refused"), refused
 
 
-def test_duplicate_paths_and_a_file_that_is_also_a_folder_are_refused(service):
+def test_duplicate_paths_and_a_file_that_is_also_a_folder_are_refused(service, paths_checked_on):
     for paths in (["x.ipynb", "x.ipynb"], ["data", "data/x.csv"]):
         body = {"files": encode([ExchangeFile(p, b"{}") for p in paths])}
-        assert service.call("POST", "courses/d2l/assignments/a1/submissions", "alice", body)[0] == 400
+        assert service.call("POST", f"courses/d2l/assignments/{paths_checked_on}/submissions", "alice", body)[0] == 400
 
 
 def test_without_a_token_with_access_to_the_exchange_nothing_is_answered_and_the_client_says_what_to_do(

@@ -113,7 +113,8 @@ class Session:
         environment, folder = self.hub.people_env(self.name, self.token)
         command = ["runuser", "-u", self.name, "--", "env", "-i",
                    *(f"{k}={v}" for k, v in (environment | env).items()), *args]
-        return subprocess.run(command, cwd=cwd or folder, capture_output=True, text=True, timeout=WAIT * 3)
+        return subprocess.run(command, cwd=cwd or folder, capture_output=True, text=True, timeout=WAIT * 3,
+                              umask=0o007)  # the umask the hub gives servers (deploy/jupyterhub_config.py)
 
     def start_server(self) -> float:
         """Ask the hub for this user's server and wait until it is ready; seconds it took."""

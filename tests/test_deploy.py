@@ -301,3 +301,18 @@ def test_a_hub_that_never_ran_has_no_groups_to_prune(tmp_path):
 def test_a_service_started_without_hub_toml_says_where_to_copy_it(tmp_path, capsys):
     assert launch.main(["exchange", "--config", str(tmp_path / "hub.toml")]) == 1
     assert "deploy/hub.toml.example" in capsys.readouterr().err
+
+
+def _hub_exchange_block(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    start = text.index('if os.environ.get("D2LGRADE_EXCHANGE_URL"):')
+    return text[start:text.index('c.HubExchange.url = os.environ["D2LGRADE_EXCHANGE_URL"]', start)]
+
+
+def test_students_and_staff_name_the_same_hub_exchange_classes():
+    """The block is written twice on purpose: the course's config (staff) and the student set-up in the runtime
+    (students, who never read the course folder); a config file that imported a shared one could fail and make
+    nbgrader drop it, falling back to a folder exchange. So the two copies are held equal here."""
+    root = Path(__file__).resolve().parents[1]
+    assert _hub_exchange_block(root / "nbgrader_config.py") == _hub_exchange_block(
+        root / "jupyter" / "student" / "nbgrader_config.py")

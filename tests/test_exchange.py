@@ -97,8 +97,12 @@ def test_release_fetch_submit_collect_grade_and_resubmit(course, course_and_stud
 
 @pytest.mark.slow
 @pytest.mark.long
-def test_a_resubmission_graded_from_an_inbox_keeps_the_earlier_one(course, course_and_student, tmp_path):
-    copy, _, env = course_and_student
+def test_a_resubmission_graded_from_an_inbox_keeps_the_earlier_one(course, bundles, tmp_path, monkeypatch):
+    """No exchange here: `d2lgrade grade` registers the assignment in the gradebook itself."""
+    monkeypatch.delenv("D2LGRADE_DB_URL", raising=False)
+    (tmp_path / "course").mkdir()
+    copy = copy_course(bundles, ASSIGNMENT, tmp_path / "course")
+    env = {k: v for k, v in os.environ.items() if k != "D2LGRADE_DB_URL"}
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for sample in ("partial", "complete"):

@@ -111,3 +111,45 @@ class Notebook:
 
     def output(self, index: int) -> str:
         return self.cell(index).find_element(By.CSS_SELECTOR, ".jp-OutputArea").text
+
+
+def autograde_first_submission(b: Browser) -> str:
+    """On the formgrader's submissions page: the Autograde button, until the dialog says Success; its text."""
+    b.click("//td[contains(@class,'autograde')]/a", "Autograde button")
+    b.sees("Successfully autograded", ".modal-body")
+    b.until(lambda d: d.find_element(By.CSS_SELECTOR, ".modal-title").text == "Success",
+            "the Autograde dialog's title never says Success")  # it fades in after its body
+    return b.text(".modal-body")
+
+
+def grade_by_hand(b: Browser, assignment: str, notebook: str, grade_id: str, written: str, points: str,
+                  comment: str) -> WebElement:
+    """Manual Grading → the assignment → the notebook → Submission #1: reads the written answer, types its points and
+    a comment, each saved when the box is left (nbgrader's ``finished_saving`` event). The score box, for a shot."""
+    b.click("//a[normalize-space()='Manual Grading']", "Manual Grading")
+    b.click(f"//table//a[text()='{assignment}']", "assignment in Manual Grading")
+    b.click(f"//table//a[text()='{notebook}']", "notebook in Manual Grading")
+    b.click("//a[text()='Submission #1']", "the submission")
+    b.sees(written)
+    b.d.execute_script("window.savedCount = 0; $(document).on('finished_saving', function () { window.savedCount++; });")
+    score = b.click(f"//input[@id='{grade_id}']", "score of the written answer")
+    assert "needs_manual_grade" in score.get_attribute("class")
+    score.send_keys(points, Keys.TAB)
+    b.until(lambda d: d.execute_script("return window.savedCount") >= 1, "the score is not saved")
+    b.until(lambda d: "needs_manual_grade" not in score.get_attribute("class"), "the written answer still needs grading")
+    b.click(f"//textarea[@id='{grade_id}-comment']", "comment box").send_keys(comment, Keys.TAB)
+    b.until(lambda d: d.execute_script("return window.savedCount") >= 2, "the comment is not saved")
+    b.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", score)
+    return score
+
+
+def open_in_lab_viewer(b: Browser, name: str) -> WebElement:
+    """Double-click ``name`` in JupyterLab's file browser (where "view feedback" led) and switch into the HTML
+    viewer's frame; the frame element."""
+    item = b.until(ec.element_to_be_clickable(
+        (By.XPATH, f"//li[contains(@class,'jp-DirListing-item')][.//span[text()='{name}']]")),
+        f"no {name} in the file browser")
+    ActionChains(b.d).double_click(item).perform()
+    frame = b.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-HTMLViewer iframe")), f"{name} does not open")
+    b.d.switch_to.frame(frame)
+    return frame

@@ -34,7 +34,7 @@ from selenium.webdriver.support import expected_conditions as ec
 
 from d2lgrade.judging.bundle import compile_bundle
 from d2lgrade.nbgrader.release import make_exchange
-from tests.browser import Browser, Notebook
+from tests.browser import Browser, Notebook, autograde_first_submission, grade_by_hand, open_in_lab_viewer
 from tests.conftest import COURSE, copy_course
 from tests.jupyter_servers import BIN, jupyter_server, require_chromium, run_ok
 
@@ -195,34 +195,14 @@ def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(
             instructor.shot("collected")
 
             # Instructor: Autograde (d2lgrade's sandbox): 1 of the 4 autograded points, the written answer to do.
-            instructor.click("//td[contains(@class,'autograde')]/a", "Autograde button")
-            instructor.sees("Successfully autograded", ".modal-body")
-            instructor.until(lambda d: d.find_element(By.CSS_SELECTOR, ".modal-title").text == "Success",
-                             "the Autograde dialog's title never says Success")  # it fades in after its body
-            assert "graded in the sandbox" in instructor.text(".modal-body")
+            assert "graded in the sandbox" in autograde_first_submission(instructor)
             instructor.shot("autograded")
             instructor.click("//div[contains(@class,'modal-footer')]//button", "OK button")
             instructor.sees("needs manual grading", "#main-table")
             assert "1 / 6" in instructor.text("#main-table")
 
             # Instructor: Manual Grading: reads the written answer, gives 1 of 2 points and a comment.
-            instructor.click("//a[normalize-space()='Manual Grading']", "Manual Grading")
-            instructor.click(f"//table//a[text()='{ASSIGNMENT}']", "assignment in Manual Grading")
-            instructor.click(f"//table//a[text()='{NOTEBOOK}']", "notebook in Manual Grading")
-            instructor.click("//a[text()='Submission #1']", "the submission")
-            instructor.sees(WRITTEN_ANSWER)
-            instructor.d.execute_script(
-                "window.savedCount = 0; $(document).on('finished_saving', function () { window.savedCount++; });")
-            score = instructor.click("//input[@id='ex1_lookup']", "score of the written answer")
-            assert "needs_manual_grade" in score.get_attribute("class")
-            score.send_keys("1", Keys.TAB)
-            instructor.until(lambda d: d.execute_script("return window.savedCount") >= 1, "the score is not saved")
-            instructor.until(lambda d: "needs_manual_grade" not in score.get_attribute("class"),
-                             "the written answer still needs grading")
-            comment = instructor.click("//textarea[@id='ex1_lookup-comment']", "comment box")
-            comment.send_keys(COMMENT, Keys.TAB)
-            instructor.until(lambda d: d.execute_script("return window.savedCount") >= 2, "the comment is not saved")
-            instructor.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", score)
+            grade_by_hand(instructor, ASSIGNMENT, NOTEBOOK, "ex1_lookup", WRITTEN_ANSWER, "1", COMMENT)
             instructor.shot("graded-by-hand")
 
             # Instructor: the submission is graded, 2 / 6; Generate Feedback, Release Feedback.
@@ -245,13 +225,7 @@ def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(
                           "Fetch Feedback button")
             student.click("//div[@id='submitted_assignments_list']//a[contains(., 'view feedback')]",
                           "view feedback link")
-            item = student.until(ec.element_to_be_clickable(
-                (By.XPATH, f"//li[contains(@class,'jp-DirListing-item')][.//span[text()='{NOTEBOOK}.html']]")),
-                "no feedback page in the file browser")
-            ActionChains(student.d).double_click(item).perform()
-            frame = student.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-HTMLViewer iframe")),
-                                  "the feedback page does not open")
-            student.d.switch_to.frame(frame)
+            frame = open_in_lab_viewer(student, f"{NOTEBOOK}.html")
             student.sees(f"{NOTEBOOK} (Score: 2.0 / 6.0)")
             student.d.switch_to.default_content()
             student.shot("feedback")

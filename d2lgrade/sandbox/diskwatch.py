@@ -49,9 +49,16 @@ class DiskWatch:
         weight = weigh_owned(self.uid, self.places(), self.pids(), self.bound)
         return weight.bytes > self.bound.bytes or weight.entries > self.bound.entries
 
+    def check_now(self) -> bool:
+        """Weigh now (as a cell ends) and stop the kernel if past the bound; whether it was."""
+        if self.fired:
+            return True
+        if self.over():
+            self.fired = True
+            self.stop_kernel()
+        return self.fired
+
     def _watch(self) -> None:
         while not self._stop.wait(SCAN_SECONDS):
-            if self.over():
-                self.fired = True
-                self.stop_kernel()
+            if self.check_now():
                 return

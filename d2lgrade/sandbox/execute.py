@@ -395,6 +395,9 @@ class _Run:
         except _Unreadable:
             self._unreadable(cell, probe_id)
             return False
+        if getattr(client.km, "stop_if_over", lambda: False)():  # it wrote past a bound between two scans
+            self._crashed(cell, probe_id, f" by {client.km.stopped_because()}")
+            return False
         if probe_id is None:
             self.kept.append(index)
             _note_error(cell, self.result)

@@ -350,6 +350,10 @@ class NamespaceEnclosure:
         """Nothing stops this kernel but the limits the executor watches itself (its tmpfs sizes bound files)."""
         return None
 
+    def stop_if_over(self) -> bool:
+        """Nothing to check between cells: a full tmpfs refuses the write itself."""
+        return False
+
     def close(self) -> None:
         if self.group is not None:
             self.group.destroy()
@@ -384,6 +388,11 @@ class ContainerEnclosure:
 
     def kernel_started(self, pid: int) -> None:
         self.user.kernel_started(pid)
+
+    def stop_if_over(self) -> bool:
+        """Weigh the files once more as a cell ends: a cell that wrote past the bound faster than the watcher's scan
+        is the one stopped (and not replayed after the restart), not whichever cell happens to run next."""
+        return self.disk.check_now()
 
     def stopped_because(self) -> str | None:
         if self.disk.fired:
@@ -492,6 +501,10 @@ class SandboxedKernelManager(QuietKernelManager):
     def stopped_because(self) -> str | None:
         """Why the sandbox itself stopped the kernel (a limit no rlimit holds), for the executor's message."""
         return self.enclosure.stopped_because() if self.enclosure is not None else None
+
+    def stop_if_over(self) -> bool:
+        """After a cell ran to its end: stop the kernel if what it left is past a bound the sandbox watches."""
+        return self.enclosure.stop_if_over() if self.enclosure is not None else False
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)

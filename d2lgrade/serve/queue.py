@@ -5,7 +5,10 @@ Opening the queue puts rows left in ``grading`` by a killed service back to ``wa
 regrade, never a loss (the exchange submission id is unique here, so a row is received once) and never a second
 record (what grading writes is idempotent per submission: batch/run's ledger, feedback compared before upload).
 A submission that was being graded each time the service died ``MAX_ATTEMPTS`` times is failed with that reason
-rather than crash the service forever. Rows are taken in arrival order (the exchange's ids).
+rather than crash the service forever. The valve is wide on purpose: submissions run in sandboxed worker processes,
+so the service itself dying (an administrator's kill, the machine's OOM killer, a restart) is almost never the
+submission's doing, and every submission received must end graded, however often the service is killed.
+Rows are taken in arrival order (the exchange's ids).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STATES = ("waiting", "grading", "done", "failed")
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 20
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue (
     id INTEGER PRIMARY KEY, course TEXT NOT NULL, assignment TEXT NOT NULL, student TEXT NOT NULL,

@@ -32,7 +32,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 
-from tests.browser import Browser, Notebook
+from tests.browser import Browser, Notebook, autograde_first_submission, grade_by_hand, open_in_lab_viewer
 from tests.hub.hub_harness import COURSE, INSTRUCTOR, STUDENTS, TA, Hub, request
 from tests.jupyter_servers import require_chromium
 from tests.test_browser_workflow import (
@@ -238,29 +238,15 @@ def test_release_submit_collect_autograde_grade_by_hand_feedback_and_export_thro
         # TA (not root): Autograde through the grading service; 1 of 6, the written answer to grade.
         tina.d.get(f"{hub.url}/user/{TA}/formgrader/manage_submissions/{ASSIGNMENT}")
         tina.sees("needs autograding", "#main-table")
-        tina.click("//td[contains(@class,'autograde')]/a", "Autograde button")
-        tina.sees("Successfully autograded", ".modal-body")
-        tina.until(lambda d: d.find_element(By.CSS_SELECTOR, ".modal-title").text == "Success", "no Success title")
-        assert "graded in the sandbox by the grading service at" in tina.text(".modal-body"), tina.text(".modal-body")
+        said = autograde_first_submission(tina)
+        assert "graded in the sandbox by the grading service at" in said, said
         tina.shot("autograded")
         tina.click("//div[contains(@class,'modal-footer')]//button", "OK button")
         tina.sees("needs manual grading", "#main-table")
         assert "1 / 6" in tina.text("#main-table")
 
         # TA: Manual Grading: 1 of 2 points and a comment on the written answer.
-        tina.click("//a[normalize-space()='Manual Grading']", "Manual Grading")
-        tina.click(f"//table//a[text()='{ASSIGNMENT}']", "assignment in Manual Grading")
-        tina.click(f"//table//a[text()='{NOTEBOOK}']", "notebook in Manual Grading")
-        tina.click("//a[text()='Submission #1']", "the submission")
-        tina.sees(WRITTEN_ANSWER)
-        tina.d.execute_script(
-            "window.savedCount = 0; $(document).on('finished_saving', function () { window.savedCount++; });")
-        score = tina.click("//input[@id='ex1_lookup']", "score of the written answer")
-        score.send_keys("1", Keys.TAB)
-        tina.until(lambda d: d.execute_script("return window.savedCount") >= 1, "the score is not saved")
-        comment = tina.click("//textarea[@id='ex1_lookup-comment']", "comment box")
-        comment.send_keys(COMMENT, Keys.TAB)
-        tina.until(lambda d: d.execute_script("return window.savedCount") >= 2, "the comment is not saved")
+        grade_by_hand(tina, ASSIGNMENT, NOTEBOOK, "ex1_lookup", WRITTEN_ANSWER, "1", COMMENT)
         tina.shot("graded-by-hand")
 
         # TA: 2 / 6; Generate Feedback, Release Feedback (to the exchange, attached to student 1's submission).
@@ -276,13 +262,7 @@ def test_release_submit_collect_autograde_grade_by_hand_feedback_and_export_thro
         # Student 1: Fetch Feedback; reads each question's score and message.
         alice.click(f"{_listed('submitted')}//button[text()='Fetch Feedback']", "Fetch Feedback")
         alice.click(f"{_listed('submitted')}//a[contains(., 'view feedback')]", "view feedback")
-        item = alice.until(ec.element_to_be_clickable(
-            (By.XPATH, f"//li[contains(@class,'jp-DirListing-item')][.//span[text()='{NOTEBOOK}.html']]")),
-            "no feedback page in the file browser")
-        ActionChains(alice.d).double_click(item).perform()
-        frame = alice.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-HTMLViewer iframe")),
-                            "the feedback page does not open")
-        alice.d.switch_to.frame(frame)
+        open_in_lab_viewer(alice, f"{NOTEBOOK}.html")
         alice.sees(f"{NOTEBOOK} (Score: 2.0 / 6.0)")
         for grade_id, (points, message) in FEEDBACK.items():
             shown = alice.d.find_element(By.XPATH, f"//div[contains(@class,'cell')][.//a[@name='{grade_id}']]").text

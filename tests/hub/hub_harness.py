@@ -65,6 +65,18 @@ def _free(port: int) -> bool:
     return True
 
 
+def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, what: str) -> None:
+    """Until ``process`` (a service started by a test, logging to ``log``) listens on ``port``; its log if it dies."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not listen on {port}: {log.read_text()}")
+
+
 def hub_toml(prefix: Path, port: int) -> str:
     """The test hub's settings: everything under ``prefix``, two courses, the d2lt people."""
     def course(cid: str, instructors: list[str], tas: list[str], students: list[str]) -> str:

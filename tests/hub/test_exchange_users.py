@@ -21,7 +21,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from nbgrader.coursedir import CourseDirectory
 
 from d2lgrade.hub.exchange_client import HubReleaseAssignment
 from tests import fake_hub
+from tests.hub.hub_harness import wait_for_port
 
 pytestmark = [pytest.mark.hub,
               pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd"), reason="needs root and useradd")]
@@ -132,7 +132,7 @@ def exchange(people, hub, course) -> Iterator[str]:
             cwd="/", env={"PATH": "/usr/bin:/bin", "HOME": user.pw_dir, "PYTHONPATH": str(ROOT)} | hub.env(),
             stdout=out, stderr=out)
     try:
-        _wait_for(port, process, log)
+        wait_for_port(port, process, log, "the exchange")
         yield f"http://127.0.0.1:{port}/services/exchange"
     finally:
         process.terminate()
@@ -143,17 +143,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"the exchange did not listen on {port}: {log.read_text()}")
 
 
 def _get(url: str, token: str) -> Any:

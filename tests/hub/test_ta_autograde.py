@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from d2lgrade.authoring.samples import samples_dir
 from d2lgrade.course.layout import Course
 from tests import fake_hub
 from tests.conftest import ROOT, copy_course
+from tests.hub.hub_harness import wait_for_port
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow,
               pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd"), reason="needs root and useradd")]
@@ -122,22 +122,11 @@ def service(hub, hub_course, ta, tmp_path_factory) -> Iterator[tuple[str, Path]]
         process = subprocess.Popen([sys.executable, "-m", "d2lgrade.hub.grading_service", "--config", str(config),
                                     "--port", str(port)], env=os.environ | hub.env(), stdout=out, stderr=out)
     try:
-        _wait_for(port, process, log)
+        wait_for_port(port, process, log, "the grading service")
         yield f"http://127.0.0.1:{port}/services/grader", log
     finally:
         process.terminate()
         process.wait(30)
-
-
-def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"the grading service did not listen on {port}: {log.read_text()}")
 
 
 def _score(course: Course, student: str) -> float | None:

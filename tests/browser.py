@@ -112,6 +112,22 @@ class Notebook:
     def output(self, index: int) -> str:
         return self.cell(index).find_element(By.CSS_SELECTOR, ".jp-OutputArea").text
 
+    def write_markdown(self, index: int, text: str) -> None:
+        """Open a rendered Markdown cell for editing (double-click), type ``text`` over it, render it again."""
+        rendered = self.show(index).find_element(By.CSS_SELECTOR, ".jp-RenderedMarkdown")
+        ActionChains(self.b.d).double_click(rendered).perform()
+        self.type(index, text)
+        self.b.keys(Keys.ENTER, modifier=Keys.CONTROL)  # render, without adding a cell
+        self.b.until(lambda d: text in self.cell(index).find_element(By.CSS_SELECTOR, ".jp-RenderedMarkdown").text,
+                     f"cell {index} is not rendered with what was typed")
+        self.b.keys(Keys.ESCAPE)
+
+    def save(self) -> None:
+        """Ctrl+S, until the notebook's tab is no longer marked as changed."""
+        self.b.keys("s", modifier=Keys.CONTROL)
+        self.b.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "li.lm-TabBar-tab.jp-mod-dirty"),
+                     "the notebook was not saved")
+
 
 def autograde_first_submission(b: Browser) -> str:
     """On the formgrader's submissions page: the Autograde button, until the dialog says Success; its text."""

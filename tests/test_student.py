@@ -6,6 +6,7 @@ import shutil
 
 import nbformat
 import pytest
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 from d2lgrade.authoring.samples import samples_dir
@@ -16,8 +17,12 @@ def run_like_jupyterlab(path, tmp_path) -> nbformat.NotebookNode:
     """Run All Cells, errors and all, in the notebook's own folder."""
     shutil.copy(path, tmp_path / path.name)
     nb = nbformat.read(tmp_path / path.name, as_version=4)
-    NotebookClient(nb, km=trusted_kernel_factory(), timeout=120, allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    km = trusted_kernel_factory()
+    try:
+        NotebookClient(nb, km=km, timeout=120, allow_errors=True,
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:  # nbclient leaves a kernel manager it was given running
+        run_sync(km.shutdown_kernel)(now=True)
     return nb
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -100,9 +102,30 @@ class QuietKernelManager(AsyncKernelManager):
     start_kernel = _async_start_kernel
 
 
+class TrustedKernelManager(QuietKernelManager):
+    """A plain kernel talking over IPC sockets in a private folder, removed with the kernel.
+
+    Over TCP, jupyter_client picks free ports by binding and releasing them, and another process on a busy machine
+    (parallel tests, a class built on two cores) can take one before the kernel binds it: the kernel dies at
+    start ("Kernel died before replying to kernel_info"). Socket files in a folder of its own cannot collide.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.sockets = Path(tempfile.mkdtemp(prefix="d2lgrade-kernel-"))
+        super().__init__(transport="ipc", ip=str(self.sockets / "kernel"),
+                         connection_file=str(self.sockets / "connection.json"), **kwargs)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self.sockets, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
+
+
 def trusted_kernel_factory() -> AsyncKernelManager:
     """A plain kernel as the current user: for the instructor's own notebooks (source/), never submissions."""
-    km = QuietKernelManager(kernel_name="python3")
+    km = TrustedKernelManager(kernel_name="python3")
     km.extra_env = {"MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}  # type: ignore[attr-defined]
     return km
 

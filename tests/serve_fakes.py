@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import sqlite3
 import sys
 import time
@@ -21,6 +22,7 @@ CREATE TABLE IF NOT EXISTS submissions (id INTEGER PRIMARY KEY, course TEXT, ass
     at TEXT, notebook BLOB);
 CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY, submission INTEGER, path TEXT, sha256 TEXT);
 CREATE TABLE IF NOT EXISTS gradings (id INTEGER PRIMARY KEY, submission INTEGER);
+CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, submission INTEGER, result TEXT);
 """
 
 
@@ -56,6 +58,20 @@ class FakeExchange:
             self.db.execute("INSERT INTO feedback (submission, path, sha256) VALUES (?,?,?)",
                             (sid, f.path, hashlib.sha256(f.data).hexdigest()))
 
+    def result(self, course: str, sid: int) -> dict | None:
+        row = self.db.execute("SELECT result FROM results WHERE id=(SELECT max(id) FROM results WHERE submission=?)",
+                              (sid,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def add_result(self, course: str, sid: int, result: dict) -> None:
+        self.db.execute("INSERT INTO results (submission, result) VALUES (?,?)", (sid, json.dumps(result)))
+
+    def results(self) -> dict[int, tuple[int, dict]]:
+        """Per submission: how many results were posted, and the latest."""
+        rows = self.db.execute("SELECT submission, count(*), max(id) FROM results GROUP BY submission").fetchall()
+        return {sid: (n, json.loads(self.db.execute("SELECT result FROM results WHERE id=?", (last,)).fetchone()[0]))
+                for sid, n, last in rows}
+
     def feedback_rows(self) -> list[tuple[int, int]]:
         return self.db.execute("SELECT submission, count(*) FROM feedback GROUP BY submission").fetchall()
 
@@ -89,7 +105,7 @@ def loop(folder: Path, policies: dict[str, Policy] | None = None, seconds: float
     queue = Queue(folder / "queue.sqlite")
     handler = GradeOnSubmit(exchange, queue, fake_grade(exchange, seconds), folder / "pages",
                             lambda course: policies or {})
-    return Serve(queue, exchange, ["c1", "c2"], handler, batch=batch, poll_seconds=0.01,
+    return Serve(queue, exchange, ["c1", "c2"], handler, handler.tell_failed, batch=batch, poll_seconds=0.01,
                  every_pass=handler.release_held)
 
 

@@ -24,7 +24,7 @@ from d2lgrade.serve.export import FinalGrade, canvas_csv, moodle_csv
 from d2lgrade.serve.feedback import counts_by_time, shown_now
 from tests import fake_hub
 
-PEOPLE = {"ivan": {"instructors-d2l"}, "alice": {"students-d2l"}, "grader": {"students-d2l"}}
+PEOPLE = {"ivan": {"instructors-d2l"}, "alice": {"students-d2l"}, "bob": {"students-d2l"}, "grader": {"students-d2l"}}
 NB = base64.b64encode(b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}').decode()
 
 
@@ -79,6 +79,25 @@ def test_the_grading_service_sees_new_submissions_and_a_student_named_grader_doe
         ExchangeAPI(url, tokens["grader"]).call("GET", "courses/d2l/submissions", student="alice")
     with pytest.raises(ExchangeUnreachable, match="403"):
         ExchangeAPI(url, tokens["grader"]).set_policies("d2l", {"a1": {"max_submissions": 99}})
+
+
+def test_a_result_reaches_its_student_only_from_staff_and_grading_on_submit_is_live_while_polled(exchange):
+    url, tokens = exchange
+    _, made = _submit(url, tokens["alice"])
+    alice, service = ExchangeAPI(url, tokens["alice"]), ExchangeAPI(url, tokens["service"])
+    graded = {"state": "graded", "shown": "messages", "score": 4.0, "max_score": 6.0, "by_hand": 1,
+              "late_penalty": 0.0, "counted": True, "reason": ""}
+    with pytest.raises(ExchangeUnreachable, match="403"):  # a student cannot grade themselves
+        alice.add_result("d2l", made["id"], graded | {"score": 6.0})
+    with pytest.raises(ExchangeUnreachable, match="carries no score"):  # held until the due date: no score sent
+        service.add_result("d2l", made["id"], graded | {"shown": "held"})
+    service.add_result("d2l", made["id"], graded)
+    mine = alice.call("GET", "courses/d2l/submissions", assignment="a1")
+    assert next(s for s in mine if s["id"] == made["id"])["result"] == graded
+    with pytest.raises(ExchangeUnreachable, match="404"):  # nobody else's
+        ExchangeAPI(url, tokens["bob"]).result("d2l", made["id"])
+    service.submissions("d2l", after=0)  # the grading service polls: a submission now says it is graded on submit
+    assert _submit(url, tokens["alice"])[1]["graded_on_submit"] is True
 
 
 def test_count_and_cooldown_refused_at_receipt_with_what_is_left(exchange):

@@ -7,6 +7,7 @@ once, with exactly one feedback attached, in arrival order per student.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 import signal
@@ -16,8 +17,10 @@ import threading
 import time
 from pathlib import Path
 
+from d2lgrade.hub.submission_policy import Policy
+from d2lgrade.serve.loop import GradeOnSubmit, Serve
 from d2lgrade.serve.queue import MAX_ATTEMPTS, Outcome, Queue, Received
-from tests.serve_fakes import FakeExchange, loop
+from tests.serve_fakes import FakeExchange, fake_grade, loop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,6 +89,11 @@ def test_the_loop_grades_and_attaches_feedback_and_a_bad_submission_fails_with_i
     assert exchange.feedback(done[0].course, done[0].exchange_id)
     page = (tmp_path / "pages" / "c1" / f"{done[0].exchange_id}.html").read_text()
     assert "7 / 9" in page and "q2: to be graded by hand" in page
+    told = exchange.results()  # what each student's Assignment List says
+    assert told[done[0].exchange_id] == (1, {"state": "graded", "shown": "messages", "score": 7.0, "max_score": 9.0,
+                                             "by_hand": 1, "late_penalty": 0.0, "counted": True, "reason": ""})
+    assert told[failed[0].exchange_id][1]["state"] == "failed"
+    assert "a1.ipynb is not a notebook" in told[failed[0].exchange_id][1]["reason"]
 
 
 def test_killed_at_random_moments_every_submission_ends_done_exactly_once(tmp_path):
@@ -109,6 +117,7 @@ def test_killed_at_random_moments_every_submission_ends_done_exactly_once(tmp_pa
     assert queue.counts() == {"waiting": 0, "grading": 0, "done": total, "failed": 0}
     assert sorted(i.exchange_id for i in queue.items()) == list(range(1, total + 1))
     assert sorted(exchange.feedback_rows()) == [(sid, 1) for sid in range(1, total + 1)]
+    assert sorted((sid, n) for sid, (n, _) in exchange.results().items()) == [(sid, 1) for sid in range(1, total + 1)]
     assert exchange.gradings() >= total  # some were graded again after a kill; each recorded once
 
 
@@ -142,3 +151,26 @@ def test_killed_after_the_feedback_went_out_but_before_done_the_regrade_attaches
     assert serve.step() == 1
     assert exchange.feedback_rows() == [(1, 1)] and exchange.gradings() == 2
     assert serve.queue.counts()["done"] == 1
+
+
+def test_feedback_held_until_the_due_date_then_given_whole(tmp_path):
+    exchange = FakeExchange(tmp_path)
+    exchange.submit("c1", "a1", "alice", b"6 notebook")
+    now = [dt.datetime(2026, 12, 1, tzinfo=dt.UTC)]
+    policy = {"a1": Policy(feedback_before_due="nothing", due="2026-12-07T23:59:00+00:00")}
+    queue = Queue(tmp_path / "queue.sqlite")
+    handler = GradeOnSubmit(exchange, queue, fake_grade(exchange), tmp_path / "pages", lambda course: policy,
+                            clock=lambda: now[0])
+    serve = Serve(queue, exchange, ["c1"], handler, handler.tell_failed, every_pass=handler.release_held)
+    serve.poll()
+    serve.step()
+    (item,) = queue.items()
+    assert item.feedback == "held" and exchange.feedback("c1", item.exchange_id) == {}
+    assert exchange.result("c1", item.exchange_id) == {"state": "graded", "shown": "held", "score": None,
+                                                          "max_score": None, "by_hand": 1, "late_penalty": 0.0,
+                                                          "counted": True, "reason": ""}
+    assert handler.release_held() == 0
+    now[0] = dt.datetime(2026, 12, 8, tzinfo=dt.UTC)
+    assert handler.release_held() == 1
+    assert exchange.feedback("c1", item.exchange_id) and queue.items()[0].feedback == "sent"
+    assert exchange.result("c1", item.exchange_id)["score"] == 6.0

@@ -29,6 +29,8 @@ class CourseEntry:
     instructors: tuple[str, ...] = ()
     tas: tuple[str, ...] = ()
     students: tuple[str, ...] = ()
+    grade_on_submit: bool = False
+    """Whether ``d2lgrade serve`` grades each submission as it arrives (else the staff collect and grade)."""
 
 
 @dataclass(frozen=True)
@@ -86,4 +88,7 @@ def _course(cid: str, entry: dict[str, Any], source: Path | None) -> CourseEntry
     if "path" not in entry:
         raise ConfigError(f"{source}: [courses.{cid}] has no path: the folder of the course's clone")
     people = {role: tuple(entry.get(role, ())) for role in ("instructors", "tas", "students")}
-    return CourseEntry(cid, Path(entry["path"]), **people)
+    on_submit = entry.get("grade_on_submit", False)
+    if not isinstance(on_submit, bool):
+        raise ConfigError(f"{source}: [courses.{cid}] grade_on_submit must be true or false")
+    return CourseEntry(cid, Path(entry["path"]), **people, grade_on_submit=on_submit)

@@ -16,8 +16,9 @@ they are in (:class:`d2lgrade.hub.identity.HubIdentity`). Nothing in a request b
 | ``GET courses/<c>/assignments/<a>/policy`` | course members: the submission policy, and what the caller has left |
 | ``POST courses/<c>/policies`` | instructors, and the grading service (``d2lgrade serve`` publishes the course's) |
 | ``GET courses/<c>/submissions?assignment=&student=&after=`` | staff: all; a student: their own |
-| ``GET courses/<c>/submissions/<id>`` | staff, and the submission's student: its files |
+| ``GET courses/<c>/submissions/<id>[?contents=0]`` | staff, and the submission's student: its files (or state only) |
 | ``POST courses/<c>/submissions/<id>/feedback`` | TAs and instructors |
+| ``POST courses/<c>/submissions/<id>/result`` | TAs, instructors, the grading service: what grading on submit found |
 | ``GET courses/<c>/submissions/<id>/feedback`` | the submission's student, and staff |
 """
 
@@ -31,7 +32,8 @@ import json
 import logging
 import os
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ from d2lgrade.hub.exchange_files import NO_TOKEN, ExchangeFile, FilesRefused, To
 from d2lgrade.hub.exchange_store import CapReached, ExchangeStore, Release, Submission
 from d2lgrade.hub.identity import COURSE_ID, HubIdentity, Identity, Role
 from d2lgrade.hub.submission_policy import Policy, PolicyError, allowance, refusal
+from d2lgrade.hub.submission_result import ResultError, SubmissionResult
 
 LOG = logging.getLogger("d2lgrade.exchange")
 
@@ -56,6 +59,12 @@ class Exchange:
     staff_services: frozenset[str] = frozenset({"grader"})
     """Hub services that act as a TA in every course: the grading service polls submissions and attaches feedback
     (grading on submit). Only a hub service token can be one: a user named "grader" is still a user."""
+    polled: dict[str, float] = field(default_factory=dict)
+    """When a staff service last polled each course's submissions (monotonic seconds): grading on submit is live."""
+
+    def graded_on_submit(self, course: str) -> bool:
+        """Whether a grading service polled the course in the last 10 s (it polls every fraction of a second)."""
+        return time.monotonic() - self.polled.get(course, -1e9) < 10.0
 
 
 class Refused(web.HTTPError):
@@ -161,7 +170,7 @@ def _release_json(r: Release) -> dict[str, Any]:
 
 def _submission_json(s: Submission) -> dict[str, Any]:
     return {"id": s.id, "course_id": s.course, "assignment_id": s.assignment, "student_id": s.student,
-            "timestamp": s.at, "files": list(s.paths), "feedback": s.feedback}
+            "timestamp": s.at, "files": list(s.paths), "feedback": s.feedback, "result": s.result}
 
 
 class WhoAmI(Handler):
@@ -227,7 +236,8 @@ class Submit(Handler):
         LOG.info("%s submitted %s/%s at %s (%d files, %d bytes)", made.student, course, assignment, made.at,
                  len(files), sum(len(f.data) for f in files))
         used = len(self.store.submissions(course, assignment, made.student))
-        self.reply(_submission_json(made) | {"allowance": allowance(policy, used)}, 201)
+        self.reply(_submission_json(made) | {"allowance": allowance(policy, used),
+                                             "graded_on_submit": self.exchange.graded_on_submit(course)}, 201)
 
 
 class AssignmentPolicy(Handler):
@@ -236,7 +246,8 @@ class AssignmentPolicy(Handler):
         self.visible_release(course, assignment, role)
         policy = _policy(self.store, course, assignment)
         used = len(self.store.submissions(course, assignment, self.who.name)) if role == Role.STUDENT else 0
-        self.reply({"policy": policy.as_dict(), "used": used, "allowance": allowance(policy, used)})
+        self.reply({"policy": policy.as_dict(), "used": used, "allowance": allowance(policy, used),
+                    "graded_on_submit": self.exchange.graded_on_submit(course)})
 
 
 class Policies(Handler):
@@ -264,6 +275,8 @@ class Submissions(Handler):
             if student not in (None, self.who.name):
                 raise Refused(403, f"you ({self.who.name}) may list only your own submissions")
             student = self.who.name
+        if self.who.kind == "service" and self.who.name in self.exchange.staff_services:
+            self.exchange.polled[course] = time.monotonic()
         after = self.get_argument("after", "0")
         if not after.isdigit():
             raise Refused(400, f"after={after[:40]!r} is not a submission id")
@@ -273,6 +286,9 @@ class Submissions(Handler):
 class SubmissionFiles(Handler):
     def get(self, course: str, sid: str) -> None:
         found = self.own_submission(course, sid)
+        if self.get_argument("contents", "1") == "0":  # its state only (feedback, result): no download
+            self.reply(_submission_json(found))
+            return
         self.reply(_submission_json(found) | {"contents": encode(self.store.files("submission", found.id))})
 
 
@@ -293,6 +309,20 @@ class Feedback(Handler):
         self.reply({"submission": found.id, "released_at": at}, 201)
 
 
+class Result(Handler):
+    def post(self, course: str, sid: str) -> None:
+        self.role(course, Role.TA, "post grading results")
+        found = self.own_submission(course, sid)
+        try:
+            result = SubmissionResult.from_dict(self.body().get("result"))
+        except ResultError as e:
+            raise Refused(400, f"the result for submission {found.id} was refused: {e}") from None
+        at = self.store.add_result(found.id, self.who.name, result.as_dict())
+        LOG.info("%s posted a %s result on %s's %s/%s (%s) at %s", self.who.name, result.state, found.student,
+                 course, found.assignment, found.at, at)
+        self.reply({"submission": found.id, "at": at}, 201)
+
+
 class NotFound(Handler):
     def get(self, *args: str) -> None:
         raise Refused(404, f"the exchange has no {self.request.path} (is the nbgrader client the same version?)")
@@ -309,6 +339,7 @@ def make_app(exchange: Exchange, prefix: str = "/services/exchange/") -> web.App
         (f"{c}/assignments/([^/]+)/submissions", Submit), (f"{c}/assignments/([^/]+)/policy", AssignmentPolicy),
         (f"{c}/policies", Policies), (f"{c}/submissions", Submissions),
         (f"{c}/submissions/([^/]+)", SubmissionFiles), (f"{c}/submissions/([^/]+)/feedback", Feedback),
+        (f"{c}/submissions/([^/]+)/result", Result),
         (".*", NotFound)]
     return web.Application([(p + route, handler, {"exchange": exchange}) for route, handler in routes],
                            default_handler_class=NotFound, default_handler_args={"exchange": exchange})

@@ -42,9 +42,13 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS policies (
     id INTEGER PRIMARY KEY, course TEXT NOT NULL, assignment TEXT NOT NULL, policy TEXT NOT NULL,
     author TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+    id INTEGER PRIMARY KEY, submission INTEGER NOT NULL REFERENCES submissions (id), result TEXT NOT NULL,
+    author TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS releases_by_assignment ON releases (course, assignment);
 CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions (course, assignment, student);
 CREATE INDEX IF NOT EXISTS feedback_by_submission ON feedback (submission);
+CREATE INDEX IF NOT EXISTS results_by_submission ON results (submission);
 """
 APPEND_ONLY = """
 CREATE TRIGGER IF NOT EXISTS {table}_no_{verb} BEFORE {verb} ON {table}
@@ -77,6 +81,8 @@ class Submission:
     paths: tuple[str, ...] = ()
     feedback: dict[str, str] = field(default_factory=dict)
     """The latest feedback's files: path -> sha256 (empty while there is none)."""
+    result: dict[str, Any] | None = None
+    """The latest grading result posted by grading on submit (plain data the student may see), or None."""
 
 
 class ExchangeStore:
@@ -96,7 +102,8 @@ class ExchangeStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA + "".join(APPEND_ONLY.format(table=t, verb=v)
-                                               for t in ("releases", "submissions", "feedback", "files", "policies")
+                                               for t in ("releases", "submissions", "feedback", "files", "policies",
+                                                         "results")
                                                for v in ("UPDATE", "DELETE")))
         self._lock = threading.Lock()
         last = self.db.execute("SELECT max(at) FROM (SELECT at FROM submissions UNION ALL "
@@ -168,6 +175,15 @@ class ExchangeStore:
             self._insert_files("feedback", fid, files, shas)
         return at
 
+    def add_result(self, submission: int, author: str, result: dict[str, Any]) -> str:
+        """What grading on submit found for one submission (a new row: the latest is the student's); its time."""
+        with self._lock, self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            at = self._now()
+            self.db.execute("INSERT INTO results (submission, result, author, at) VALUES (?, ?, ?, ?)",
+                            (submission, json.dumps(result, sort_keys=True), author, at))
+        return at
+
     def set_policies(self, course: str, author: str, policies: dict[str, dict[str, Any]]) -> str:
         """The course's submission policies as its config now says (a new row per assignment; the latest wins)."""
         with self._lock, self.db:
@@ -233,14 +249,15 @@ class ExchangeStore:
         rows = self.db.execute(query + " ORDER BY id", args).fetchall()
         ids = [r[0] for r in rows]
         paths = self._paths("submission", ids)
-        feedback = self._latest_feedback(ids)
-        return [Submission(*r, paths.get(r[0], ()), feedback.get(r[0], {})) for r in rows]
+        feedback, results = self._latest_feedback(ids), self._latest_results(ids)
+        return [Submission(*r, paths.get(r[0], ()), feedback.get(r[0], {}), results.get(r[0])) for r in rows]
 
     def submission(self, sid: int) -> Submission | None:
         row = self.db.execute("SELECT id, course, assignment, student, at FROM submissions WHERE id=?", (sid,)).fetchone()
         if row is None:
             return None
-        return Submission(*row, self._paths("submission", [sid]).get(sid, ()), self._latest_feedback([sid]).get(sid, {}))
+        return Submission(*row, self._paths("submission", [sid]).get(sid, ()), self._latest_feedback([sid]).get(sid, {}),
+                          self._latest_results([sid]).get(sid))
 
     def files(self, kind: str, owner: int) -> list[ExchangeFile]:
         """The files of one release or submission, or of a submission's latest feedback (``owner`` = its id)."""
@@ -272,6 +289,15 @@ class ExchangeStore:
                 "GROUP BY submission)", chunk)
             for sid, path, sha in rows:
                 found.setdefault(sid, {})[path] = sha
+        return found
+
+    def _latest_results(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        found: dict[int, dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for sid, text in self.db.execute(f"SELECT submission, result FROM results WHERE id IN (SELECT max(id) "
+                                             f"FROM results WHERE submission IN ({marks}) GROUP BY submission)", chunk):
+                found[sid] = json.loads(text)
         return found
 
 

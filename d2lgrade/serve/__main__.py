@@ -42,7 +42,7 @@ def service_token(config: HubConfig) -> str:
 
 def build(config: HubConfig, jobs: int, exchange_url: str | None = None) -> tuple[Serve, BatchGrader]:
     """The loop as ``d2lgrade serve`` runs it."""
-    courses = {c.id: c.path for c in config.courses.values()}
+    courses = {c.id: c.path for c in config.courses.values() if c.grade_on_submit}
     exchange = ExchangeAPI(exchange_url or f"{config.exchange.url}/services/exchange", service_token(config))
     queue = Queue(queue_path(config))
     policies = PolicyBook(courses, exchange.set_policies)
@@ -54,7 +54,8 @@ def build(config: HubConfig, jobs: int, exchange_url: str | None = None) -> tupl
         policies.refresh()
         handler.release_held()
 
-    return Serve(queue, exchange, sorted(courses), handler, batch=max(1, 2 * jobs), every_pass=every_pass), grader
+    return Serve(queue, exchange, sorted(courses), handler, handler.tell_failed, batch=max(1, 2 * jobs),
+                 every_pass=every_pass), grader
 
 
 def main(argv: list[str] | None = None) -> int:

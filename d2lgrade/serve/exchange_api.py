@@ -48,10 +48,17 @@ class ExchangeAPI:
 
     def feedback(self, course: str, sid: int) -> dict[str, str]:
         """The submission's latest feedback: path -> sha256 (empty: none yet)."""
-        return dict(self.call("GET", f"courses/{course}/submissions/{sid}").get("feedback") or {})
+        return dict(self.call("GET", f"courses/{course}/submissions/{sid}", contents="0").get("feedback") or {})
 
     def add_feedback(self, course: str, sid: int, files: list[ExchangeFile]) -> None:
         self.call("POST", f"courses/{course}/submissions/{sid}/feedback", {"files": encode(files)})
+
+    def result(self, course: str, sid: int) -> dict[str, Any] | None:
+        """The submission's latest grading result (None: none yet)."""
+        return self.call("GET", f"courses/{course}/submissions/{sid}", contents="0").get("result")
+
+    def add_result(self, course: str, sid: int, result: dict[str, Any]) -> None:
+        self.call("POST", f"courses/{course}/submissions/{sid}/result", {"result": result})
 
     def set_policies(self, course: str, policies: dict[str, dict[str, Any]]) -> None:
         self.call("POST", f"courses/{course}/policies", {"policies": policies})

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from d2lgrade.hub.submission_policy import Policy, parse_time
+from d2lgrade.hub.submission_result import SubmissionResult
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Graded:
     parts: tuple[Part, ...] = ()
     by_hand: tuple[str, ...] = ()
     """Ids of the written answers: graded by a person later."""
+    late_penalty: float = 0.0
+    """nbgrader's late penalty the gradebook assigned (0 when on time, or not recorded in the gradebook)."""
 
     @classmethod
     def from_results(cls, path: Path, assignment: str, student: str, by_hand: tuple[str, ...]) -> Graded:
@@ -63,6 +66,8 @@ def page(graded: Graded, received: str, show: str, note: str = "") -> bytes:
     body = [f"<h1>{e(graded.assignment)}: feedback for {e(graded.student)}</h1>",
             f"<p>Submission received {e(received)}.</p>",
             f"<p><strong>Autograded score: {graded.score:g} / {graded.max_score:g}</strong></p>"]
+    if graded.late_penalty:
+        body.append(f"<p>Received after the due date: late penalty −{graded.late_penalty:g} point(s).</p>")
     if note:
         body.append(f"<p>{e(note)}</p>")
     if show == "messages":
@@ -75,6 +80,13 @@ def page(graded: Graded, received: str, show: str, note: str = "") -> bytes:
     return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" "
             "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
             f"<title>{e(graded.assignment)} feedback</title></head><body>{''.join(body)}</body></html>").encode()
+
+
+def result_of(graded: Graded, show: str, counted: bool) -> SubmissionResult:
+    """What the student's Assignment List says of the submission, as much as the policy shows now."""
+    held = show == "held"
+    return SubmissionResult("graded", show, None if held else graded.score, None if held else graded.max_score,
+                            len(graded.by_hand), 0.0 if held else graded.late_penalty, counted)
 
 
 def counts_by_time(policy: Policy, received: str, on_time_before: bool) -> bool:

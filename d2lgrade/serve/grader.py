@@ -9,12 +9,17 @@ row. Workers stay warm between submissions: one pool per course, started again w
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
 
 from d2lgrade.batch.intake import Submission, student_id
 from d2lgrade.batch.run import results_path, run_batch
@@ -65,12 +70,15 @@ class BatchGrader:
             run_batch(course, assignment, subs, output, gradebook=record, log=LOG.info, jobs=self.jobs,
                       regrade=regrade, pool=self._pool(course))
         out: dict[int, Graded | str] = {}
+        penalties = late_penalties(course, assignment) if record else {}
         for s in group:
             try:
-                out[s.item.id] = Graded.from_results(results_path(output, assignment, s.item.student), assignment,
-                                                     s.item.student, by_hand)
+                graded = Graded.from_results(results_path(output, assignment, s.item.student), assignment,
+                                             s.item.student, by_hand)
             except (OSError, ValueError, KeyError) as e:
                 out[s.item.id] = f"no results were written ({e}); see {output / assignment / 'grading.log'}"
+                continue
+            out[s.item.id] = dataclasses.replace(graded, late_penalty=penalties.get(s.item.student, 0.0))
         return out
 
     def _pool(self, course: Course) -> ProcessPoolExecutor | None:
@@ -93,3 +101,14 @@ class BatchGrader:
         for _, stack, _ in self._pools.values():
             stack.close()
         self._pools.clear()
+
+
+def late_penalties(course: Course, assignment: str) -> dict[str, float]:
+    """nbgrader's late penalty per student, as the gradebook recorded it for the assignment's submissions."""
+    with warnings.catch_warnings(), Gradebook(course.db_url) as gb:
+        warnings.filterwarnings("ignore", category=SAWarning)
+        try:
+            subs = gb.find_assignment(assignment).submissions
+        except MissingEntry:
+            return {}
+        return {sub.student.id: float(sub.late_submission_penalty or 0.0) for sub in subs}

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from d2lgrade.hub.exchange_files import ExchangeFile
 from d2lgrade.hub.submission_policy import Policy, parse_time
-from d2lgrade.serve.feedback import Graded, counts_by_time, page, shown_now
+from d2lgrade.hub.submission_result import SubmissionResult
+from d2lgrade.serve.feedback import Graded, counts_by_time, page, result_of, shown_now
 from d2lgrade.serve.queue import Item, Outcome, Queue, Received
 
 LOG = logging.getLogger("d2lgrade.serve")
@@ -34,6 +36,8 @@ class Exchange(Protocol):
     def files(self, course: str, sid: int) -> list[ExchangeFile]: ...
     def feedback(self, course: str, sid: int) -> dict[str, str]: ...
     def add_feedback(self, course: str, sid: int, files: list[ExchangeFile]) -> None: ...
+    def result(self, course: str, sid: int) -> dict[str, Any] | None: ...
+    def add_result(self, course: str, sid: int, result: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -103,18 +107,20 @@ class GradeOnSubmit:
         show = shown_now(policy, self.clock())
         note = "" if sub.record else ("Received after the due date: it is graded, but your last submission before "
                                       "the due date gives your grade.")
-        html = page(graded, item.received, show if show != "held" else "messages", note)
-        self._keep(item, html)
+        self._keep(item, page(graded, item.received, "messages", note), result_of(graded, "messages", sub.record))
         if show != "held":
             self.attach(item, sub.name.removesuffix(".ipynb") + ".html", page(graded, item.received, show, note))
+        self.tell(item, result_of(graded, show, sub.record))
         return Outcome(graded.score, graded.max_score, sub.record, {"messages": "sent"}.get(show, show))
 
-    def _keep(self, item: Item, html: bytes) -> None:
+    def _keep(self, item: Item, html: bytes, result: SubmissionResult) -> None:
+        """The whole page and result, kept to be given when the policy shows them (after the due date)."""
         folder = self.pages / item.course
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = folder / f".{item.exchange_id}.{os.getpid()}"
-        tmp.write_bytes(html)
-        os.replace(tmp, folder / f"{item.exchange_id}.html")
+        for suffix, data in ((".html", html), (".json", json.dumps(result.as_dict()).encode())):
+            tmp = folder / f".{item.exchange_id}{suffix}.{os.getpid()}"
+            tmp.write_bytes(data)
+            os.replace(tmp, folder / f"{item.exchange_id}{suffix}")
 
     def attach(self, item: Item, name: str, html: bytes) -> None:
         """The page attached to the submission in the exchange, unless exactly it is there already (a restart)."""
@@ -122,17 +128,30 @@ class GradeOnSubmit:
             return
         self.exchange.add_feedback(item.course, item.exchange_id, [ExchangeFile(name, html)])
 
+    def tell(self, item: Item, result: SubmissionResult) -> None:
+        """The result posted to the submission (after its page: a student who sees it can fetch the page), unless
+        exactly it is there already (a restart)."""
+        if self.exchange.result(item.course, item.exchange_id) != result.as_dict():
+            self.exchange.add_result(item.course, item.exchange_id, result.as_dict())
+
+    def tell_failed(self, item: Item, reason: str) -> None:
+        """The student learns their submission could not be graded, and why (it is kept; the staff see the queue)."""
+        self.tell(item, SubmissionResult("failed", reason=f"{reason[:900]} (your submission is kept; the course staff "
+                                                          "see this too)"))
+
     def release_held(self) -> int:
-        """Pages held until the due date, attached once it has passed; how many."""
+        """Pages and results held (or shown as a score only) until the due date, given whole once it has passed;
+        how many."""
         released = 0
         for item in self.queue.items(state="done"):
-            if item.feedback != "held":
+            if item.feedback not in ("held", "score"):
                 continue
             policy = self.policies(item.course).get(item.assignment, Policy())
-            if shown_now(policy, self.clock()) == "held":
+            if shown_now(policy, self.clock()) != "messages":
                 continue
-            html = (self.pages / item.course / f"{item.exchange_id}.html").read_bytes()
-            self.attach(item, self.notebooks(item.course, item.assignment) + ".html", html)
+            kept = self.pages / item.course / str(item.exchange_id)
+            self.attach(item, self.notebooks(item.course, item.assignment) + ".html", kept.with_suffix(".html").read_bytes())
+            self.tell(item, SubmissionResult.from_dict(json.loads(kept.with_suffix(".json").read_text())))
             self.queue.set_feedback(item, "sent")
             released += 1
         return released
@@ -146,6 +165,8 @@ class Serve:
     exchange: Exchange
     courses: list[str]
     handle: Callable[[list[Item]], dict[int, Outcome | str]]
+    failed: Callable[[Item, str], object] = lambda item, reason: None
+    """Told of each submission that could not be graded (the student's Assignment List says why)."""
     batch: int = 1
     poll_seconds: float = 0.2
     every_pass: Callable[[], object] = lambda: None
@@ -177,6 +198,10 @@ class Serve:
                 self.queue.finish(item, outcome)
             else:
                 self.queue.fail(item, outcome)
+                try:
+                    self.failed(item, outcome)
+                except Exception as e:  # noqa: BLE001 - the queue has the reason; the student learns it on a retry
+                    LOG.warning("could not tell %s that %s/%s failed: %s", item.student, item.course, item.assignment, e)
             LOG.info("%s %s/%s #%d: %s", item.student, item.course, item.assignment, item.exchange_id,
                      f"{outcome.score:g}/{outcome.max_score:g}" if isinstance(outcome, Outcome) else outcome)
         return len(items)

@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -39,6 +40,7 @@ from d2lgrade.hub.exchange_files import ExchangeFile, Limits, encode
 from d2lgrade.hub.exchange_service import Exchange, serve
 from d2lgrade.hub.exchange_store import ExchangeStore
 from d2lgrade.hub.identity import HubIdentity
+from d2lgrade.serve.exchange_api import ExchangeAPI
 from tests import fake_hub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -475,5 +477,59 @@ def test_the_lab_assignment_list_fetches_submits_and_fetches_feedback_unchanged(
     assert fetched_info["path"] == "lab1" and fetched_info["notebooks"][0]["path"] == "lab1/answers.ipynb"
     [submitted] = [a for a in listed["value"] if a["status"] == "submitted" and a["assignment_id"] == "lab1"]
     [info] = submitted["submissions"]
-    assert info["timestamp"] == sub["timestamp"] and info["has_local_feedback"] and not info["feedback_updated"]
+    assert info["timestamp"].startswith(sub["timestamp"]) and info["has_local_feedback"]
+    assert not info["feedback_updated"] and "1 submission used (no limit)" in info["timestamp"]
     assert info["local_feedback_path"] == f"lab1/feedback/{sub['timestamp']}"
+
+
+def _grading_on_submit(service: Service, stop: threading.Event) -> None:
+    """What ``d2lgrade serve`` does to the exchange: poll as the hub service "grader", attach a page and a result."""
+    grader = ExchangeAPI(service.url, service.hub.token("grader", kind="service"))
+    seen = 0
+    while True:
+        for sub in grader.submissions("d2l", after=seen):
+            seen = sub.exchange_id
+            grader.add_feedback("d2l", sub.exchange_id, [ExchangeFile("answers.html", b"<p>q1: 4 / 6</p>")])
+            grader.add_result("d2l", sub.exchange_id, {"state": "graded", "shown": "messages", "score": 4.0,
+                                                       "max_score": 6.0, "by_hand": 1})
+        if stop.wait(0.05):
+            return
+
+
+def test_with_grading_on_submit_the_lab_shows_score_feedback_and_what_is_left_and_a_refusal_says_why(
+        run, service, course_folder, tmp_path, monkeypatch):
+    from d2lgrade.hub.lab_extension import SubmitSaysWhy
+
+    released(run, course_folder, "lab2")
+    ExchangeAPI(service.url, service.tokens["ivan"]).set_policies("d2l", {"lab2": {"max_submissions": 2}})
+    home = tmp_path / "bob"
+    home.mkdir()
+    for key, value in {"JUPYTER_CONFIG_PATH": str(ROOT / "jupyter" / "student"), "D2LGRADE_EXCHANGE_URL": service.url,
+                       "JUPYTERHUB_API_TOKEN": service.tokens["bob"], "JUPYTER_CONFIG_DIR": str(home / ".jupyter")
+                       }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(home)
+    lab = SubmitSaysWhy()
+    lab.root_dir = str(home)
+    stop = threading.Event()
+    grader = threading.Thread(target=_grading_on_submit, args=(service, stop), daemon=True)
+    grader.start()
+    try:
+        while not service.exchange.graded_on_submit("d2l"):  # the grading service's first poll
+            time.sleep(0.01)
+        assert lab.fetch_assignment("d2l", "lab2") == {"success": True}
+        assert lab.submit_assignment("d2l", "lab2") == {"success": True}  # returns once graded: the page is here
+        [submitted] = [a for a in lab.list_assignments("d2l")["value"]
+                       if a["status"] == "submitted" and a["assignment_id"] == "lab2"]
+        [line] = submitted["submissions"]
+        assert line["has_local_feedback"] and not line["feedback_updated"], line
+        assert line["timestamp"].endswith(" — graded: 4 / 6 points (1 written answer to be graded by hand) · 1 of 2 "
+                                          "submissions used (1 left); your last submission before the due date counts")
+        assert (home / line["local_feedback_path"] / "answers.html").read_bytes() == b"<p>q1: 4 / 6</p>"
+        assert lab.submit_assignment("d2l", "lab2") == {"success": True}
+        refused = lab.submit_assignment("d2l", "lab2")
+    finally:
+        stop.set()
+        grader.join()
+    assert refused["success"] is False and "Traceback" not in refused["value"]
+    assert refused["value"].startswith("lab2: 2 of 2 submissions used (0 left); no more submissions are accepted")

@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nbgrader.exchange import abc
+from nbgrader.exchange import ExchangeError, abc
 from nbgrader.utils import ignore_patterns, parse_utc
 from traitlets import Bool, Float, Unicode
 
@@ -54,6 +55,8 @@ from d2lgrade.hub.exchange_local import (
     subfolder,
     write_replacing,
 )
+from d2lgrade.hub.submission_policy import Policy, summary
+from d2lgrade.hub.submission_result import ResultError, SubmissionResult, describe
 
 INCOMING = Limits(file_bytes=2**62, files=2**31, total_bytes=2**62, depth=64, path_chars=4096)
 """What the client accepts from the service: paths checked, sizes as the service's own caps allowed."""
@@ -117,6 +120,28 @@ class HubExchange(abc.Exchange):
 
     def whoami(self) -> dict[str, Any]:
         return self.api("GET", "whoami")
+
+    def fetch_feedback(self, course: str, assignment: str, sub: dict[str, Any]) -> None:
+        """One submission's feedback into ``<assignment>/feedback/<its timestamp>/``, where nbgrader puts it."""
+        answer = self.api("GET", f"courses/{_quote(course)}/submissions/{sub['id']}/feedback")
+        files = [f for f in decode(answer["contents"]) if "/" not in check_path(f.path, INCOMING)]
+        self.write_feedback(self.local_dir(course, assignment) / "feedback", sub["timestamp"], files)
+
+    def write_feedback(self, dest: Path, stamp: str, files: list[ExchangeFile]) -> None:
+        dest.mkdir(parents=True, exist_ok=True)
+        root = open_folder(dest)
+        try:
+            folder = subfolder(root, check_path(stamp, Limits(depth=1)), f"{dest}/{stamp}")
+            try:
+                for f in files:
+                    write_replacing(folder, f.path, f.data, f"{dest}/{stamp}/{f.path}")
+                    self.log.info("Fetched feedback: %s", dest / stamp / f.path)
+            finally:
+                os.close(folder)
+        except OSError as e:
+            self.fail(f"feedback not written to {dest}/{stamp}: {e}")
+        finally:
+            os.close(root)
 
     def refuse_other_student(self, what: str) -> None:
         """Submitting or fetching feedback as someone else is refused before anything is sent."""
@@ -205,6 +230,9 @@ class HubSubmit(HubExchange, abc.ExchangeSubmit):
     """``nbgrader submit``: the files of ``<assignment>/`` that the user can read, as a new submission recorded
     under their hub name at the service's time."""
 
+    wait_for_grade = Float(15.0, help="When the course grades on submit: seconds to wait for the grade (and to fetch "
+                                      "the feedback) after submitting; 0 to return at once.").tag(config=True)
+
     def init_src(self) -> None:
         self.refuse_other_student("submitting")
         self.src_path = self.local_dir(self.course(), self.coursedir.assignment_id)
@@ -218,7 +246,23 @@ class HubSubmit(HubExchange, abc.ExchangeSubmit):
         made = self.api("POST", f"courses/{_quote(course)}/assignments/{_quote(assignment)}/submissions",
                         {"files": encode(files)})
         self.timestamp = made["timestamp"]
-        self.log.info("Submitted as: %s %s %s", course, assignment, made["timestamp"])
+        self.log.info("Submitted as: %s %s %s (%s)", course, assignment, made["timestamp"], made.get("allowance", ""))
+        if made.get("graded_on_submit") and self.wait_for_grade > 0:
+            self.await_grade(course, assignment, made)
+
+    def await_grade(self, course: str, assignment: str, made: dict[str, Any]) -> None:
+        """With grading on submit: wait (a few seconds at most) for the grade, then fetch the feedback page, so the
+        Assignment List shows both as soon as it refreshes after Submit."""
+        deadline = time.monotonic() + self.wait_for_grade
+        while True:
+            sub = self.api("GET", f"courses/{_quote(course)}/submissions/{made['id']}", contents="0")
+            if sub.get("result") is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        result = sub.get("result")
+        self.log.info("%s: %s", assignment, describe(_result(result), waiting=True))
+        if result is not None and sub["feedback"]:
+            self.fetch_feedback(course, assignment, sub)
 
     def check_notebooks(self, course: str, assignment: str, submitted: set[str]) -> None:
         """nbgrader's ``strict``: refuse when a released notebook is missing; otherwise warn."""
@@ -250,6 +294,9 @@ class HubList(HubExchange, abc.ExchangeList):
     def list_files(self) -> list[dict[str, Any]]:
         if self.inbound or self.cached:
             found = self.submissions()
+            if self.cached:
+                for group in found:
+                    self.say_grades(group)
             for group in found:
                 for info in group["submissions"]:
                     self.log.info("%s %s %s %s%s", info["course_id"], info["student_id"], info["assignment_id"],
@@ -307,6 +354,22 @@ class HubList(HubExchange, abc.ExchangeList):
         return [{"course_id": c, "student_id": s, "assignment_id": a, "status": "submitted",
                  "submissions": sorted(subs, key=lambda x: x["timestamp"])} for (c, s, a), subs in sorted(groups.items())]
 
+    def say_grades(self, group: dict[str, Any]) -> None:
+        """The student's own list: each submission's line (JupyterLab's Assignment List shows one text per
+        submission, its ``timestamp``) followed by what grading on submit found, the latest also by what is left
+        and the assignment's policy. The line still begins with the time, so it sorts as before."""
+        course, assignment = group["course_id"], group["assignment_id"]
+        try:
+            said = self.api("GET", f"courses/{_quote(course)}/assignments/{_quote(assignment)}/policy")
+        except ExchangeError:
+            said = {}  # unreleased since: the grades still show
+        subs = group["submissions"]
+        for info in subs:
+            words = describe(_result(info.get("result")), waiting=bool(said.get("graded_on_submit")))
+            info["timestamp"] += f" — {words}" if words else ""
+        if said and subs:
+            subs[-1]["timestamp"] += f" · {said['allowance']}; {summary(Policy.from_dict(assignment, said['policy']))}"
+
     def submission_info(self, sub: dict[str, Any]) -> dict[str, Any]:
         """One submission as nbgrader's list describes it, feedback state included (local against the exchange's)."""
         course, assignment, stamp = sub["course_id"], sub["assignment_id"], sub["timestamp"]
@@ -329,7 +392,7 @@ class HubList(HubExchange, abc.ExchangeList):
                 f"submissions/{sub['id']}", "notebooks": notebooks, "has_local_feedback": has_local,
                 "has_exchange_feedback": bool(notebooks) and all(n["has_exchange_feedback"] for n in notebooks),
                 "feedback_updated": any(n["feedback_updated"] for n in notebooks),
-                "local_feedback_path": str(feedback_dir) if has_local else None}
+                "local_feedback_path": str(feedback_dir) if has_local else None, "result": sub.get("result")}
 
 
 def _feedback_note(info: dict[str, Any]) -> str:
@@ -351,27 +414,9 @@ class HubFetchFeedback(HubExchange, abc.ExchangeFetchFeedback):
         with_feedback = [s for s in mine if s["feedback"]]
         if not with_feedback:
             self.log.warning("No feedback yet for %s/%s", course, assignment)
-        dest = self.local_dir(course, assignment) / "feedback"
         for sub in with_feedback:
-            answer = self.api("GET", f"courses/{_quote(course)}/submissions/{sub['id']}/feedback")
-            files = [f for f in decode(answer["contents"]) if "/" not in check_path(f.path, INCOMING)]
-            self.write(dest, sub["timestamp"], files)
+            self.fetch_feedback(course, assignment, sub)
 
-    def write(self, dest: Path, stamp: str, files: list[ExchangeFile]) -> None:
-        dest.mkdir(parents=True, exist_ok=True)
-        root = open_folder(dest)
-        try:
-            folder = subfolder(root, check_path(stamp, Limits(depth=1)), f"{dest}/{stamp}")
-            try:
-                for f in files:
-                    write_replacing(folder, f.path, f.data, f"{dest}/{stamp}/{f.path}")
-                    self.log.info("Fetched feedback: %s", dest / stamp / f.path)
-            finally:
-                os.close(folder)
-        except OSError as e:
-            self.fail(f"feedback not written to {dest}/{stamp}: {e}")
-        finally:
-            os.close(root)
 
 
 class HubReleaseFeedback(HubExchange, abc.ExchangeReleaseFeedback):
@@ -567,3 +612,11 @@ class HubCollect(HubExchange, abc.ExchangeCollect):
         except PermissionError:
             self.log.warning("%s: cannot give it the course folder's group (gid %d): you are not in that group",
                              shown, self.access.gid)
+
+
+def _result(data: Any) -> SubmissionResult | None:
+    """The exchange's result for a submission (None: none yet, or one this client cannot read)."""
+    try:
+        return None if data is None else SubmissionResult.from_dict(data)
+    except ResultError:
+        return None

@@ -92,6 +92,21 @@ def allowance(policy: Policy, used: int) -> str:
     return f"{used} of {policy.max_submissions} submissions used ({max(policy.max_submissions - used, 0)} left)"
 
 
+def summary(policy: Policy) -> str:
+    """The policy in a few words, for the student: which submission counts, when feedback comes, the due date."""
+    words = [{"last_before_due": "your last submission before the due date counts",
+              "last": "your last submission counts", "best": "your best score counts"}[policy.counts]]
+    if policy.cooldown_minutes:
+        words.append(f"submissions at least {policy.cooldown_minutes:g} minutes apart")
+    if policy.feedback_before_due != "messages":
+        words.append({"score": "the score only until the due date",
+                      "nothing": "score and feedback after the due date"}[policy.feedback_before_due])
+    due = policy.due_at()
+    if due is not None:
+        words.append(f"due {shown_time(due)}")
+    return "; ".join(words)
+
+
 def refusal(policy: Policy, assignment: str, earlier: list[str], now: dt.datetime) -> str | None:
     """Why one more submission is refused now (None: it is accepted); ``earlier``: the receipt times of the
     student's submissions of the assignment, oldest first."""

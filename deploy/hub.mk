@@ -6,7 +6,7 @@
 RUNTIME ?= /opt/d2lgrade/runtime
 # The hub's settings; `make hub` installs deploy/hub.demo.toml there when there is none.
 HUB_CONFIG ?= /etc/d2lgrade/hub.toml
-# `make hub`'s logs and process ids (the three processes run in the background; systemd is not needed).
+# `make hub`'s logs and process ids (the four processes run in the background; systemd is not needed).
 HUB_RUN ?= /var/log/d2lgrade
 SHARE = $(RUNTIME)/share/d2lgrade
 # The project's pinned uv for root's installs, in a venv of its own (Debian's Python refuses `pip install` into
@@ -56,8 +56,8 @@ hub-stop:
 hub-test: env
 	python -m pytest -n 0 -p no:cacheprovider tests/hub
 
-# systemd: the three units (they run the runtime's copy of deploy/bin/, as `make hub` does).
+# systemd: the four units (they run the runtime's copy of deploy/bin/, as `make hub` does).
 install-units:
 	install -m 0644 deploy/systemd/d2lgrade-*.service /etc/systemd/system/
 	systemctl daemon-reload
-	@echo "then: systemctl enable --now d2lgrade-exchange d2lgrade-grader d2lgrade-hub"
+	@echo "then: systemctl enable --now d2lgrade-exchange d2lgrade-grader d2lgrade-serve d2lgrade-hub"

@@ -18,6 +18,7 @@ from pathlib import Path
 from d2lgrade.course.layout import Course
 from d2lgrade.hub.config import ConfigError, HubConfig
 from d2lgrade.judging.bundle import Bundle
+from d2lgrade.serve.course_files import StaffView
 from d2lgrade.serve.course_policies import PolicyBook
 from d2lgrade.serve.exchange_api import ExchangeAPI
 from d2lgrade.serve.grader import BatchGrader
@@ -50,9 +51,12 @@ def build(config: HubConfig, jobs: int, exchange_url: str | None = None) -> tupl
     handler = GradeOnSubmit(exchange, queue, grader, config.state / "serve" / "feedback", policies,
                             lambda c, a: Bundle.load(Course(courses[c]).bundle_path(a)).notebook)
 
+    staff_view = StaffView(queue, {c: Path(p) for c, p in courses.items()})
+
     def every_pass() -> None:
         policies.refresh()
         handler.release_held()
+        staff_view()
 
     return Serve(queue, exchange, sorted(courses), handler, handler.tell_failed, batch=max(1, 2 * jobs),
                  every_pass=every_pass), grader

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from d2lgrade.course.layout import Course
@@ -53,20 +54,52 @@ def queue_lines(items: list[Item], counts: dict[str, int]) -> list[str]:
 
 
 def queue_command(args: argparse.Namespace) -> int:
+    """Root reads and requeues in the queue itself; the course staff (not root) through their course folder."""
     config = HubConfig.load(args.config)
     from d2lgrade.serve.__main__ import queue_path
 
-    queue = Queue(queue_path(config))
     course = _course_id(config, args.course_id)
-    if args.regrade:
+    if os.access(queue_path(config), os.R_OK | os.W_OK):
+        return _in_queue(Queue(queue_path(config)), course, args.regrade)
+    if course is None or course not in config.courses:
+        print("queue: which course? run it in your course folder on the hub, or give --course-id")
+        return 2
+    return _in_course_folder(config.courses[course].path, course, args.regrade)
+
+
+def _in_queue(queue: Queue, course: str | None, regrade: str | None) -> int:
+    if regrade:
         if course is None:
-            print("queue: which course? run it in the course folder or give --course")
+            print("queue: which course? run it in the course folder or give --course-id")
             return 2
-        n = queue.requeue_latest(course, args.regrade)
-        print(f"{course}/{args.regrade}: {n} students' latest submissions queued to grade again; their feedback is "
+        n = queue.requeue_latest(course, regrade)
+        print(f"{course}/{regrade}: {n} students' latest submissions queued to grade again; their feedback is "
               "replaced as each is graded")
         return 0
-    for line in queue_lines(queue.items(course), queue.counts()):
+    for line in queue_lines(queue.items(course), queue.counts(course)):
+        print(line)
+    return 0
+
+
+def _in_course_folder(root: Path, course: str, regrade: str | None) -> int:
+    from d2lgrade.serve.course_files import FOLDER, STATUS, read_status, request_regrade
+
+    if regrade:
+        try:
+            request_regrade(root, regrade)
+        except (OSError, ValueError) as e:
+            print(f"queue: the regrade of {regrade} could not be asked for: {e}")
+            return 2
+        print(f"{course}/{regrade}: regrade asked for; the grading service queues every student's latest submission "
+              "within a second, and replaces their feedback as each is graded (`d2lgrade queue` shows it)")
+        return 0
+    try:
+        counts, items = read_status(root)
+    except FileNotFoundError:
+        print(f"queue: {root / FOLDER / STATUS} is not there yet: grading on submit has not served course {course} "
+              "(is grade_on_submit = true in hub.toml, and d2lgrade-serve running?)")
+        return 1
+    for line in queue_lines(items, counts):
         print(line)
     return 0
 

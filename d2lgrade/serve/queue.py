@@ -187,6 +187,14 @@ class Queue:
                 args.append(value)
         return [_item(r) for r in self.db.execute(query + " ORDER BY id", args)]
 
-    def counts(self) -> dict[str, int]:
-        found = dict(self.db.execute("SELECT state, count(*) FROM queue GROUP BY state").fetchall())
+    def counts(self, course: str | None = None) -> dict[str, int]:
+        query, args = "SELECT state, count(*) FROM queue", ()
+        if course is not None:
+            query, args = query + " WHERE course=?", (course,)
+        found = dict(self.db.execute(query + " GROUP BY state", args).fetchall())
         return {state: found.get(state, 0) for state in STATES}
+
+    def changes(self) -> int:
+        """How many rows this connection has written so far: a cheap "has anything changed since" for the one
+        process that writes (``d2lgrade serve``)."""
+        return self.db.total_changes

@@ -47,7 +47,7 @@ hub: runtime
 	@[ -f $(HUB_CONFIG) ] || { install -d -m 0755 $(dir $(HUB_CONFIG)) && install -m 0644 deploy/hub.demo.toml $(HUB_CONFIG) \
 		&& echo "installed deploy/hub.demo.toml as $(HUB_CONFIG)"; }
 	$(RUNTIME)/bin/python -m d2lgrade.hub.provision --config $(HUB_CONFIG) --source $(CURDIR) $(PROVISION_OPTIONS)
-	$(LOCAL_HUB) start $(HUB_CONFIG) $(RUNTIME) $(HUB_RUN) $(EXCHANGE_OPTIONS)
+	SERVE_OPTIONS="$(SERVE_OPTIONS)" $(LOCAL_HUB) start $(HUB_CONFIG) $(RUNTIME) $(HUB_RUN) $(EXCHANGE_OPTIONS)
 
 hub-stop:
 	$(LOCAL_HUB) stop $(HUB_CONFIG) $(RUNTIME) $(HUB_RUN)

@@ -196,7 +196,7 @@ def _unit(name: str) -> configparser.SectionProxy:
     return parser["Service"]
 
 
-@pytest.mark.parametrize("name", ["hub", "exchange", "grader"])
+@pytest.mark.parametrize("name", ["hub", "exchange", "grader", "serve"])
 def test_each_unit_runs_the_installed_copy_of_a_script_in_deploy_bin(name):
     command = _unit(name)["ExecStart"].split()[0]
     assert command == INSTALLED_BIN + f"d2lgrade-{name}"
@@ -214,6 +214,17 @@ def test_the_exchange_runs_as_its_own_user_confined_to_its_store():
     assert unit["ReadWritePaths"].split() == [str(store)]
     credential, source = unit["LoadCredential"].split(":", 1)
     assert credential == "exchange.token" and source == "/etc/d2lgrade/secrets/exchange.token"
+
+
+def test_grading_on_submit_runs_as_its_own_user_with_the_graders_token_never_root(two_courses):
+    unit = _unit("serve")
+    assert unit["User"] == launch.USERS["serve"] == "d2lgrade-serve" and unit["NoNewPrivileges"] == "true"
+    credential, source = unit["LoadCredential"].split(":", 1)
+    assert credential == "grader.token" and source == "/etc/d2lgrade/secrets/grader.token"
+    cfg = two_courses[1]
+    env = launch.service_environment(cfg, "serve", "grader-token")
+    assert env["JUPYTERHUB_SERVICE_NAME"] == "grader" and env["JUPYTERHUB_API_TOKEN"] == "grader-token"
+    assert env["D2LGRADE_GRADER_URL"] == f"{cfg.grader.url}/services/grader"
 
 
 def test_the_hub_and_the_grader_run_as_root_without_no_new_privileges():

@@ -71,7 +71,7 @@ class CountingGrader(Grader):
 def hub():
     return fake_hub.start(fake_hub.FakeHub("grader", groups={
         "tina": {"tas-d2l", "tas-gone"}, "ivan": {"instructors-d2l"}, "alice": {"students-d2l"},
-        "otto": {"tas-other"},
+        "otto": {"tas-other"}, "grader": {"students-d2l"},
     }))
 
 
@@ -123,6 +123,14 @@ def test_a_ta_gets_through_the_service_the_verdicts_local_grading_gives(service_
     assert 0 < job.result.score < job.result.max_score, "the partial is partly right: a meaningful comparison"
     assert job.execution is not None, "the run's outputs came back for the autograded notebook"
     assert CountingGrader.asked == before + 1
+
+
+def test_grading_on_submit_the_hub_service_grader_is_served_and_a_user_named_grader_is_not(service_url, hub, bundles,
+                                                                                         partial):
+    job = _grade(service_url, hub.token("grader", kind="service"), bundles, partial)
+    assert job.failed_step is None and job.result is not None and 0 < job.result.score
+    with pytest.raises(GradingServiceError, match="grader is not a TA or an instructor"):
+        _grade(service_url, hub.token("grader"), bundles, partial)
 
 
 @pytest.mark.parametrize("who", ["alice", "otto"], ids=["a-student-of-the-course", "a-ta-of-another-course"])

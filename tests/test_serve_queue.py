@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from d2lgrade.hub.submission_policy import Policy
-from d2lgrade.serve.loop import GradeOnSubmit, Serve
+from d2lgrade.serve.loop import GradeOnSubmit, Serve, TryLater
 from d2lgrade.serve.queue import MAX_ATTEMPTS, Outcome, Queue, Received
 from tests.serve_fakes import FakeExchange, fake_grade, loop
 
@@ -174,3 +174,25 @@ def test_feedback_held_until_the_due_date_then_given_whole(tmp_path):
     assert handler.release_held() == 1
     assert exchange.feedback("c1", item.exchange_id) and queue.items()[0].feedback == "sent"
     assert exchange.result("c1", item.exchange_id)["score"] == 6.0
+
+
+def test_while_the_grading_service_is_down_submissions_wait_and_are_graded_when_it_is_back(tmp_path):
+    exchange = FakeExchange(tmp_path)
+    exchange.submit("c1", "a1", "alice", b"8 notebook")
+    down = [True]
+    grade = fake_grade(exchange)
+
+    def through_service(course, assignment, subs, regrade):
+        if down[0]:
+            raise TryLater("the grading service at http://127.0.0.1:1/services/grader did not answer")
+        return grade(course, assignment, subs, regrade)
+
+    queue = Queue(tmp_path / "queue.sqlite")
+    handler = GradeOnSubmit(exchange, queue, through_service, tmp_path / "pages", lambda course: {})
+    serve = Serve(queue, exchange, ["c1"], handler, handler.tell_failed, rest_seconds=0.0)
+    serve.poll()
+    assert serve.step() == 0 and queue.counts()["waiting"] == 1 and exchange.results() == {}
+    down[0] = False
+    assert serve.step() == 1
+    (item,) = queue.items()
+    assert (item.state, item.score, item.attempts) == ("done", 8.0, 2)

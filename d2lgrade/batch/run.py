@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from d2lgrade.batch.intake import Intake, Refusal, Submission, read_submission, shown
 from d2lgrade.course.access import Access
@@ -31,8 +32,10 @@ from d2lgrade.course.records import archive, archive_refused, write_atomic
 from d2lgrade.grading.cluster import Cluster, grade_on_cluster
 from d2lgrade.grading.ledger import Ledger, digest
 from d2lgrade.grading.progress import Progress
+from d2lgrade.grading.remote import GradingService, checking_assignment
 from d2lgrade.grading.steps import INTERNAL_ERROR, Assignment, Job, rejected_result
 from d2lgrade.grading.workers import Work, grade_all
+from d2lgrade.judging.bundle import Bundle
 from d2lgrade.judging.results import SubmissionResult, gradescope_json
 from d2lgrade.nbgrader.gradebook import carry_nbgrader_files, ensure_assignment, record
 
@@ -113,15 +116,18 @@ def grade_submissions(course: Course, assignment_id: str, submissions: Iterable[
 def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submission] | Intake, output: Path,
               gradebook: bool = True, log: Callable[[str], None] = say, jobs: int = 1,
               regrade: bool = False, cluster: Cluster | None = None, pool: ProcessPoolExecutor | None = None,
-              progress: Progress | None = None) -> BatchReport:
+              progress: Progress | None = None, service: GradingService | None = None) -> BatchReport:
     """The batch loop: one catch-all per submission, a log file for the instructor, a report for the summary.
 
     Submissions whose bytes were already graded against the same bundle are kept as they are unless
     ``regrade``; a batch killed at any moment and run again ends as an uninterrupted run would. Grading
     runs in this process (one job), on ``jobs`` worker processes (``pool``'s, when several batches share them),
-    or on the Dask scheduler of ``cluster``. ``progress``: one bar for several batches (kept open)."""
+    or on the Dask scheduler of ``cluster``, or by the class server's grading ``service`` (a process that cannot make
+    sandboxes: the reports come back as plain data and are checked here). ``progress``: one bar for several batches
+    (kept open)."""
     intake = submissions if isinstance(submissions, Intake) else Intake(list(submissions))
-    assignment = Assignment.load(course.bundle_path(assignment_id))
+    assignment = (checking_assignment(Bundle.load(course.bundle_path(assignment_id))) if service
+                  else Assignment.load(course.bundle_path(assignment_id)))
     if gradebook:
         ensure_assignment(course, assignment_id)
     handler = logging.FileHandler(_log_file(course.access, output / assignment_id / "grading.log"), encoding="utf-8",
@@ -135,7 +141,8 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
         works = _works(course, assignment, intake.submissions, ledger, output, gradebook, regrade, report,
                        shown_progress)
         graded = {s.student for s in intake.submissions}
-        graded_jobs = grade_on_cluster(assignment, works, cluster) if cluster else grade_all(assignment, works, jobs, pool)
+        graded_jobs = (grade_on_cluster(assignment, works, cluster) if cluster else
+                       grade_by(service, assignment, works) if service else grade_all(assignment, works, jobs, pool))
         for (sub, sha), job in graded_jobs:
             result = _finish(course, sub, job, output, gradebook, report)
             if not job.failed_step and result.problem != INTERNAL_ERROR:
@@ -165,6 +172,14 @@ def _log_file(access: Access, path: Path) -> Path:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, access.file_mode))
     access.file(path)
     return path
+
+
+def grade_by(service: GradingService, assignment: Assignment,
+             works: Iterable[tuple[Any, Work]]) -> Iterator[tuple[Any, Job]]:
+    """Each submission graded by the grading service, one after another (it grades one at a time); a service that
+    cannot be asked raises GradingServiceError, which stops the batch: nothing is recorded for what is left."""
+    for key, work in works:
+        yield key, service.grade(assignment, work.raw, work.student, work.source)
 
 
 def _works(course: Course, assignment: Assignment, submissions: list[Submission], ledger: Ledger, output: Path,

@@ -17,9 +17,14 @@ from pathlib import Path
 
 from d2lgrade.hub.config import DEFAULT_PATH, ConfigError, HubConfig
 
-MODULES = {"exchange": "d2lgrade.hub.exchange_service", "grader": "d2lgrade.hub.grading_service"}
-USERS = {"exchange": "d2lgrade-exchange", "grader": "root"}
-"""Who each service runs as: the exchange never needs root; the grader makes sandboxes (namespaces, cgroups)."""
+MODULES = {"exchange": "d2lgrade.hub.exchange_service", "grader": "d2lgrade.hub.grading_service",
+           "serve": "d2lgrade.serve"}
+USERS = {"exchange": "d2lgrade-exchange", "grader": "root", "serve": "d2lgrade-serve"}
+"""Who each service runs as: the exchange never needs root; the grader makes sandboxes (namespaces, cgroups); grading
+on submit writes course folders and runs their nbgrader_config.py, so it runs as a member of those courses' staff
+groups and has the grader make the sandboxes."""
+TOKENS = {"exchange": "exchange", "grader": "grader", "serve": "grader"}
+"""Whose hub token each uses: grading on submit is the hub service ``grader`` to the exchange and the grader."""
 
 
 class LaunchError(RuntimeError):
@@ -44,6 +49,8 @@ def read_token(path: Path) -> str:
 
 def service_environment(cfg: HubConfig, name: str, token: str) -> dict[str, str]:
     """What JupyterHub would give a managed service of this name (the hub's API through its proxy)."""
+    if name == "serve":  # the grader's identity, and where the grader grades (its own port, its prefix)
+        return service_environment(cfg, "grader", token) | {"D2LGRADE_GRADER_URL": f"{cfg.grader.url}/services/grader"}
     where = {"exchange": cfg.exchange, "grader": cfg.grader}[name]
     return {
         "JUPYTERHUB_API_URL": f"http://127.0.0.1:{cfg.hub_port}/hub/api",
@@ -55,9 +62,9 @@ def service_environment(cfg: HubConfig, name: str, token: str) -> dict[str, str]
 
 
 def become(user: str) -> None:
-    """Drop from root to ``user`` (its group only, no supplementary groups) for good."""
+    """Drop from root to ``user`` (its group and the groups it is a member of, nothing of root's) for good."""
     entry = pwd.getpwnam(user)
-    os.setgroups([])
+    os.initgroups(user, entry.pw_gid)
     os.setgid(entry.pw_gid)
     os.setuid(entry.pw_uid)
     os.environ.update(HOME=entry.pw_dir, USER=user, LOGNAME=user)
@@ -68,11 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("service", choices=sorted(MODULES))
     parser.add_argument("--config", type=Path, default=DEFAULT_PATH, help=f"hub.toml (default {DEFAULT_PATH})")
     parser.add_argument("--user", help="run as this user when started as root (default: d2lgrade-exchange for the "
-                                       "exchange, root for the grader)")
+                                       "exchange, root for the grader, d2lgrade-serve for grading on submit)")
     args = parser.parse_args(argv)
     try:
         cfg = HubConfig.load(args.config)
-        token = read_token(token_file(cfg, args.service, os.environ.get("CREDENTIALS_DIRECTORY")))
+        token = read_token(token_file(cfg, TOKENS[args.service], os.environ.get("CREDENTIALS_DIRECTORY")))
     except (ConfigError, LaunchError) as e:
         print(f"d2lgrade {args.service}: {e}", file=sys.stderr)
         return 1
@@ -80,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     user = args.user or USERS[args.service]
     if os.getuid() == 0 and user != "root":
         become(user)
-    os.umask(0o077)
+    os.umask(0o007 if args.service == "serve" else 0o077)  # serve writes course folders, the staff's to read
     command = [sys.executable, "-m", MODULES[args.service], "--config", str(args.config.resolve())]
     os.execv(command[0], command)
     return 0  # not reached

@@ -53,16 +53,18 @@ def write_secrets(cfg: HubConfig) -> None:
 
 
 def service_user(name: str) -> None:
-    """The exchange's system user: no home, no shell, no password."""
+    """A service's system user (the exchange's, grading on submit's): no home, no shell, no password."""
     if not exists(name):
         run("useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
             "--shell", "/usr/sbin/nologin", name)
 
 
-def state_folders(cfg: HubConfig, exchange_user: str) -> None:
-    """``<state>/hub`` (the hub's database: root 0700) and ``<state>/exchange`` (the exchange user's, 0700)."""
+def state_folders(cfg: HubConfig, exchange_user: str, serve_user: str) -> None:
+    """``<state>/hub`` (the hub's database: root 0700), ``<state>/exchange`` (the exchange user's, 0700) and
+    ``<state>/serve`` (grading on submit's queue and kept pages: its user's, 0700)."""
     cfg.state.mkdir(mode=0o755, parents=True, exist_ok=True)
-    for folder, owner in ((cfg.state / "hub", "root"), (cfg.state / "exchange", exchange_user)):
+    for folder, owner in ((cfg.state / "hub", "root"), (cfg.state / "exchange", exchange_user),
+                          (cfg.state / "serve", serve_user)):
         folder.mkdir(mode=0o700, exist_ok=True)
         entry = pwd.getpwnam(owner)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
@@ -104,14 +106,16 @@ def staff_group(course: CourseEntry) -> str:
     return f"{course.id}-staff"
 
 
-def sync_staff_group(course: CourseEntry) -> None:
-    """The group exists and holds exactly the course's instructors and TAs (a TA removed from hub.toml leaves it)."""
+def sync_staff_group(course: CourseEntry, serve_user: str) -> None:
+    """The group exists and holds exactly the course's instructors and TAs (a TA removed from hub.toml leaves it),
+    and grading on submit's user when the course grades on submit."""
     name = staff_group(course)
     try:
         grp.getgrnam(name)
     except KeyError:
         run("groupadd", name)
     members = [person for person in (*course.instructors, *course.tas) if exists(person)]
+    members += [serve_user] if course.grade_on_submit else []
     run("gpasswd", "-M", ",".join(members), name)
 
 
@@ -133,8 +137,8 @@ def share_course(course: CourseEntry) -> None:
     run("find", str(course.path), "-type", "d", "-exec", "chmod", "g+s", "{}", "+")
 
 
-def set_up_course(cfg: HubConfig, course: CourseEntry, source: Path) -> None:
-    sync_staff_group(course)
+def set_up_course(cfg: HubConfig, course: CourseEntry, source: Path, serve_user: str) -> None:
+    sync_staff_group(course, serve_user)
     if not (course.path / "nbgrader_config.py").exists():
         clone_course(course, source, cfg.runtime)
     share_course(course)
@@ -146,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=Path.cwd(), help="the checkout new course folders are cloned "
                                                                          "from (default: the working directory)")
     parser.add_argument("--exchange-user", default="d2lgrade-exchange", help="the exchange service's system user")
+    parser.add_argument("--serve-user", default="d2lgrade-serve", help="grading on submit's system user")
     args = parser.parse_args(argv)
     if os.getuid() != 0:
         print("d2lgrade provision: run as root (it adds users, groups and course folders)", file=sys.stderr)
@@ -156,14 +161,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"d2lgrade provision: {e}", file=sys.stderr)
         return 1
     write_secrets(cfg)
-    service_user(args.exchange_user)
-    state_folders(cfg, args.exchange_user)
+    for user in (args.exchange_user, args.serve_user):
+        service_user(user)
+    state_folders(cfg, args.exchange_user, args.serve_user)
     logins = demo_users(cfg) if cfg.authenticator == "demo" else []
     for name in missing_users(cfg):
         print(f"d2lgrade provision: {name} (in {args.config}) has no Unix account: `adduser {name}`, then run this "
               "again (until then PAM cannot log them in, and they are in no course group)", file=sys.stderr)
     for course in cfg.courses.values():
-        set_up_course(cfg, course, args.source.resolve())
+        set_up_course(cfg, course, args.source.resolve(), args.serve_user)
         print(f"course {course.id}: {course.path} (group {staff_group(course)})")
     for login in logins:
         print(f"login {login.name:<12} password {login.password}")

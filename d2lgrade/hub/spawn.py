@@ -111,6 +111,6 @@ def roles(cfg: HubConfig) -> list[dict[str, object]]:
         {"name": "d2lgrade-course-service", "description": "read who is in which course",
          "scopes": ["read:users:name", "read:users:groups"], "services": list(SERVICE_NAMES)},
         {"name": "d2lgrade-grading-on-submit", "description": "d2lgrade serve polls the exchange with the grader's "
-         "token (the exchange treats that service as staff)", "scopes": ["access:services!service=exchange"],
-         "services": ["grader"]},
+         "token (the exchange treats that service as staff) and has the grader grade each submission",
+         "scopes": ["access:services!service=exchange", "access:services!service=grader"], "services": ["grader"]},
     ]

@@ -1,7 +1,10 @@
 """``d2lgrade serve --config /etc/d2lgrade/hub.toml [--jobs N]``: grade each submission as it reaches the exchange.
 
-Runs as root (the sandbox starts kernels as other users), beside the exchange and the grading service; reaches the
-exchange as the hub service ``grader`` (its token: ``JUPYTERHUB_API_TOKEN``, else ``<secrets>/grader.token``).
+On the class server it runs as its own user ``d2lgrade-serve`` (``python -m d2lgrade.hub.launch serve``: in the staff
+group of each course that grades on submit, never root, so no course file is executed or written as root) and grades
+through the grading service (``D2LGRADE_GRADER_URL``), which runs the sandbox as root; run as root, it grades on warm
+workers itself. It reaches the exchange as the hub service ``grader`` (its token: ``JUPYTERHUB_API_TOKEN``, else
+``<secrets>/grader.token``).
 The queue is ``<state>/serve/queue.sqlite``; feedback pages are kept in ``<state>/serve/feedback/``.
 """
 
@@ -47,7 +50,7 @@ def build(config: HubConfig, jobs: int, exchange_url: str | None = None) -> tupl
     exchange = ExchangeAPI(exchange_url or f"{config.exchange.url}/services/exchange", service_token(config))
     queue = Queue(queue_path(config))
     policies = PolicyBook(courses, exchange.set_policies)
-    grader = BatchGrader(courses, jobs)
+    grader = BatchGrader(courses, jobs, remote=os.geteuid() != 0)
     handler = GradeOnSubmit(exchange, queue, grader, config.state / "serve" / "feedback", policies,
                             lambda c, a: Bundle.load(Course(courses[c]).bundle_path(a)).notebook)
 

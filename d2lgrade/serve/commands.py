@@ -110,11 +110,7 @@ def export_command(args: argparse.Namespace) -> int:
     course = Course.find()
     done: list[Item] = []
     if args.config.is_file():
-        from d2lgrade.serve.__main__ import queue_path
-
-        config = HubConfig.load(args.config)
-        course_id = _course_id(config, None)
-        done = Queue(queue_path(config)).items(course_id, state="done") if course_id else []
+        done = _done_items(HubConfig.load(args.config), course.root)
     grades = final_grades(course, read_policies(course.root), done)
     text = (canvas_csv if args.layout == "canvas" else moodle_csv)(grades)
     if args.output:
@@ -123,6 +119,22 @@ def export_command(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def _done_items(config: HubConfig, root: Path) -> list[Item]:
+    """The queue's graded rows of the course at ``root``: from the queue (root), else from the course folder's copy."""
+    from d2lgrade.serve.__main__ import queue_path
+    from d2lgrade.serve.course_files import read_status
+
+    course_id = next((c.id for c in config.courses.values() if root.resolve() == c.path.resolve()), None)
+    if course_id is None:
+        return []
+    if os.access(queue_path(config), os.R_OK):
+        return Queue(queue_path(config)).items(course_id, state="done")
+    try:
+        return [i for i in read_status(root)[1] if i.state == "done"]
+    except FileNotFoundError:
+        return []
 
 
 def _serve_main(argv: list[str]) -> int:

@@ -2,7 +2,10 @@
 
 The bytes go through :func:`d2lgrade.batch.run.run_batch` (archive into ``submitted/<student>/<assignment>/`` with
 the exchange's receipt time as ``timestamp.txt``, the sandboxed core on warm workers, results JSON, gradebook
-row, nbgrader's late penalty, the ledger that keeps a rerun from recording twice). A submission that does not count
+row, nbgrader's late penalty, the ledger that keeps a rerun from recording twice). Run as root, it grades on warm
+workers here; run as its own user (``d2lgrade-serve``, in the course's staff group: what the class server does, so
+that no course file is ever executed or written as root), each submission goes to the grading service, which runs
+the sandbox as root and answers with the report as plain data, checked here. A submission that does not count
 (received after the due date when an on-time one exists) is graded into ``results-not-counted/`` with no gradebook
 row. Workers stay warm between submissions: one pool per course, started again when a bundle is rebuilt.
 """
@@ -25,11 +28,12 @@ from d2lgrade.batch.intake import Submission, student_id
 from d2lgrade.batch.run import results_path, run_batch
 from d2lgrade.course.layout import Course
 from d2lgrade.grading.ledger import digest
+from d2lgrade.grading.remote import URL_VARIABLE, GradingService, GradingServiceError
 from d2lgrade.grading.steps import Assignment
 from d2lgrade.grading.workers import worker_pool
 from d2lgrade.judging.bundle import Bundle
 from d2lgrade.serve.feedback import Graded
-from d2lgrade.serve.loop import ToGrade
+from d2lgrade.serve.loop import ToGrade, TryLater
 
 LOG = logging.getLogger("d2lgrade.serve")
 NOT_COUNTED = "results-not-counted"
@@ -39,6 +43,8 @@ NOT_COUNTED = "results-not-counted"
 class BatchGrader:
     courses: dict[str, Path]
     jobs: int = 1
+    remote: bool = False
+    """Grade through the grading service (``D2LGRADE_GRADER_URL`` and the hub token in the environment)."""
     _pools: dict[str, tuple[tuple[str, ...], ExitStack, ProcessPoolExecutor]] = field(default_factory=dict)
 
     def __call__(self, course_id: str, assignment: str, subs: list[ToGrade], regrade: bool) -> dict[int, Graded | str]:
@@ -67,8 +73,12 @@ class BatchGrader:
                 path = Path(tmp) / f"{s.item.student}.ipynb"
                 path.write_bytes(s.raw)
                 subs.append(Submission(s.item.student, path, s.item.received))
-            run_batch(course, assignment, subs, output, gradebook=record, log=LOG.info, jobs=self.jobs,
-                      regrade=regrade, pool=self._pool(course))
+            try:
+                run_batch(course, assignment, subs, output, gradebook=record, log=LOG.info, jobs=self.jobs,
+                          regrade=regrade, pool=None if self.remote else self._pool(course),
+                          service=self._service(course))
+            except GradingServiceError as e:
+                raise TryLater(str(e)) from None
         out: dict[int, Graded | str] = {}
         penalties = late_penalties(course, assignment) if record else {}
         for s in group:
@@ -80,6 +90,15 @@ class BatchGrader:
                 continue
             out[s.item.id] = dataclasses.replace(graded, late_penalty=penalties.get(s.item.student, 0.0))
         return out
+
+    def _service(self, course: Course) -> GradingService | None:
+        if not self.remote:
+            return None
+        service = GradingService.from_env(course.course_id)
+        if service is None:
+            raise TryLater(f"no grading service to grade through: set {URL_VARIABLE} and JUPYTERHUB_API_TOKEN "
+                           "(deploy/bin/d2lgrade-serve does), or run d2lgrade serve as root")
+        return service
 
     def _pool(self, course: Course) -> ProcessPoolExecutor | None:
         """The course's warm workers (None with one job: grading in this process)."""

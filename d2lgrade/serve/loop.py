@@ -41,6 +41,11 @@ class Exchange(Protocol):
     def add_result(self, course: str, sid: int, result: dict[str, Any]) -> None: ...
 
 
+class TryLater(RuntimeError):
+    """Nothing could be graded now, through no fault of the submissions (the grading service is down or busy): they
+    wait in the queue and are taken again shortly."""
+
+
 @dataclass(frozen=True)
 class ToGrade:
     """A downloaded submission: its queue row, notebook name and bytes, and whether it goes into the gradebook."""
@@ -172,6 +177,9 @@ class Serve:
     poll_seconds: float = 0.2
     every_pass: Callable[[], object] = lambda: None
     """Run once per pass (policies republished when the course config changed, held feedback released)."""
+    rest_seconds: float = 5.0
+    """After nothing could be graded (the grading service down): how long the queue waits before trying again."""
+    _resting_until: float = 0.0
 
     def poll(self) -> int:
         """New submissions of every course into the queue; how many."""
@@ -185,11 +193,19 @@ class Serve:
 
     def step(self) -> int:
         """Grade the oldest waiting rows; how many were taken."""
+        if time.monotonic() < self._resting_until:
+            return 0
         items = self.queue.take(self.batch)
         if not items:
             return 0
         try:
             outcomes = self.handle(items)
+        except TryLater as e:
+            LOG.warning("%s; %d submissions wait and are tried again", e, len(items))
+            for item in items:
+                self.queue.put_back(item)
+            self._resting_until = time.monotonic() + self.rest_seconds
+            return 0
         except Exception as e:
             LOG.exception("grading %s of %s failed", items[0].assignment, items[0].course)
             outcomes = {i.id: f"internal error ({type(e).__name__}: {str(e)[:200]}); see the service's log" for i in items}

@@ -161,6 +161,10 @@ class Queue:
                     "feedback=?, finished=? WHERE id=? AND state='grading'",
                     (outcome.score, outcome.max_score, int(outcome.counted), outcome.feedback, _now(), item.id))
 
+    def put_back(self, item: Item) -> None:
+        """A row taken but not graded (nothing could be, for now): waiting again, its attempt counted."""
+        self._write("UPDATE queue SET state='waiting' WHERE id=? AND state='grading'", (item.id,))
+
     def fail(self, item: Item, reason: str) -> None:
         self._write("UPDATE queue SET state='failed', reason=?, finished=? WHERE id=? AND state='grading'",
                     (reason, _now(), item.id))

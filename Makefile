@@ -25,7 +25,7 @@ export PATH := $(BIN):$(PATH)
 # for one `nbgrader` command.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: grade test build samples goldens lint lock env uv clean bench lab-student lab-instructor image image-test
+.PHONY: grade test build samples goldens lint lock env uv clean bench bench-serve lab-student lab-instructor image image-test
 
 $(VENV)/.installed: requirements/lock.txt pyproject.toml
 	@missing=$$(tools/system_packages.sh $(SYSTEM_PACKAGES)); if [ -n "$$missing" ]; then \
@@ -80,6 +80,11 @@ lab-instructor: env
 bench: build
 	python tools/bench.py s02_3 200
 	python tools/bench_similarity.py s02_3 1000
+
+# Submit -> feedback-visible latency of `d2lgrade serve` through the real exchange (idle, and a burst of 200), beside one
+# `otter run` of the same notebook (2-3 minutes; as root: the sandbox).
+bench-serve: build
+	python tools/bench_serve.py
 
 # The autograder images (one per assignment, Gradescope's contract; see autograder/README.md), built with Docker
 # from a debootstrap'd Debian base: a few minutes the first time, seconds once its layers are cached.

@@ -19,6 +19,7 @@ from d2lgrade.hub.exchange_service import Exchange, serve
 from d2lgrade.hub.exchange_store import ExchangeStore
 from d2lgrade.hub.identity import HubIdentity
 from d2lgrade.hub.submission_policy import Policy, PolicyError, course_policies
+from d2lgrade.hub.submission_result import ResultError, SubmissionResult, describe
 from d2lgrade.serve.exchange_api import ExchangeAPI, ExchangeUnreachable
 from d2lgrade.serve.export import FinalGrade, canvas_csv, moodle_csv
 from d2lgrade.serve.feedback import counts_by_time, shown_now
@@ -149,3 +150,17 @@ def test_final_grades_in_canvas_and_moodle_layouts():
         "Student,ID,SIS User ID,SIS Login ID,Section,s02_1,s02_2,Total (d2lgrade)",
         "    Points Possible,,,,,12,6,18", "alice,,,alice,,9,5,14", "bob,,,bob,,3,,3"]
     assert moodle_csv(grades).splitlines() == ["Username,s02_1,s02_2,Total (d2lgrade)", "alice,9,5,14", "bob,3,,3"]
+
+
+def test_what_the_students_line_says_of_a_result():
+    graded = SubmissionResult("graded", score=7.0, max_score=7.0, by_hand=2, late_penalty=7.0)
+    assert describe(graded, waiting=True) == ("graded: 7 / 7 points, 0 after the late penalty (−7) (2 written answers "
+                                              "to be graded by hand)")
+    assert describe(SubmissionResult("graded", "held"), waiting=True) == ("graded; the score and feedback come after "
+                                                                          "the due date")
+    assert describe(SubmissionResult("failed", reason="no notebook"), True) == "could not be graded: no notebook"
+    assert describe(None, waiting=True) == "waiting to be graded" and describe(None, waiting=False) == ""
+    with pytest.raises(ResultError, match="carries no score"):
+        SubmissionResult.from_dict({"state": "graded", "shown": "held", "score": 1.0})
+    with pytest.raises(ResultError, match="must be a number"):
+        SubmissionResult.from_dict({"state": "graded", "score": float("nan")})

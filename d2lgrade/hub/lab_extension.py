@@ -9,6 +9,7 @@ in the student set-up (``jupyter/student/jupyter_server_config.json``).
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from nbgrader.server_extensions.assignment_list.handlers import AssignmentList
@@ -21,9 +22,15 @@ def sentence(trace: str) -> str:
     lines = [line for line in trace.strip().splitlines() if line.strip()]
     for index in range(len(lines) - 1, -1, -1):
         if lines[index].startswith(EXCHANGE_ERROR):
-            return "\n".join([lines[index].removeprefix(EXCHANGE_ERROR), *lines[index + 1:]])
+            return _wrapped([lines[index].removeprefix(EXCHANGE_ERROR), *lines[index + 1:]])
     last = lines[-1] if lines else "no reason given"
-    return f"{last}\n(the submission did not reach the exchange; try again, and tell your instructor if it persists)"
+    return _wrapped([last, "(the submission did not reach the exchange; try again, and tell your instructor if it "
+                           "persists)"])
+
+
+def _wrapped(paragraphs: list[str]) -> str:
+    """Lines of at most 90 characters: nbgrader's dialog shows the text in a <pre>, which does not wrap."""
+    return "\n".join(textwrap.fill(p, 90, break_on_hyphens=False) for p in paragraphs)
 
 
 class SubmitSaysWhy(AssignmentList):

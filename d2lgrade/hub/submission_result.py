@@ -82,7 +82,7 @@ def describe(result: SubmissionResult | None, waiting: bool) -> str:
         return "graded; the score and feedback come after the due date"
     words = f"graded: {result.score:g} / {result.max_score:g} points"
     if result.late_penalty:
-        words += f", late penalty −{result.late_penalty:g}"
+        words += f", {max(result.score - result.late_penalty, 0):g} after the late penalty (−{result.late_penalty:g})"
     if result.by_hand:
         words += f" ({result.by_hand} written answer{'s' if result.by_hand != 1 else ''} to be graded by hand)"
     if not result.counted:

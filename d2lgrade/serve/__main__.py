@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="warm grading workers per course (default 2)")
     parser.add_argument("--exchange-url", help="the exchange (default: [services.exchange], /services/exchange)")
     args = parser.parse_args(argv)
-    os.umask(0o077)
+    os.umask(0o007)  # what it writes in a course folder is its staff's to read (its own state folder is 0700)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         config = HubConfig.load(args.config)

@@ -37,11 +37,7 @@ def write_status(root: Path, data: bytes) -> None:
     """``<course>/serve/queue.json`` replaced whole, written through descriptors that follow no link (the folder is
     the staff's to change; root writes only into the real ``serve`` folder of the course), group-readable."""
     access = Course(root).access
-    try:
-        os.mkdir(root / FOLDER, access.folder_mode)
-        os.chown(root / FOLDER, -1, access.gid)
-    except FileExistsError:
-        pass
+    access.folder(root / FOLDER)  # made with the course's group and mode if missing (a link is refused below)
     folder = os.open(root / FOLDER, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         tmp = f".{STATUS}.{os.getpid()}"

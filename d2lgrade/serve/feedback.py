@@ -57,6 +57,13 @@ def shown_now(policy: Policy, now: dt.datetime) -> str:
     return "messages"
 
 
+STYLE = ("body{font-family:sans-serif;max-width:60em;margin:1em auto;padding:0 1em}"
+         "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3em;vertical-align:top;"
+         "text-align:left}pre{white-space:pre-wrap;margin:0}")
+"""Readable in JupyterLab's HTML viewer: messages wrap instead of running off the page (the CSP allows inline style
+only: the page has no script)."""
+
+
 def page(graded: Graded, received: str, show: str, note: str = "") -> bytes:
     """The feedback page: with ``show == "score"``, the score and the written answers' note only."""
     e = html.escape
@@ -79,7 +86,8 @@ def page(graded: Graded, received: str, show: str, note: str = "") -> bytes:
         body.append(f"<ul>{hand}</ul>")
     return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" "
             "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-            f"<title>{e(graded.assignment)} feedback</title></head><body>{''.join(body)}</body></html>").encode()
+            f"<title>{e(graded.assignment)} feedback</title><style>{STYLE}</style></head><body>{''.join(body)}"
+            "</body></html>").encode()
 
 
 def result_of(graded: Graded, show: str, counted: bool) -> SubmissionResult:

@@ -34,9 +34,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTRUCTOR, TA, STUDENTS, OTHER_STUDENT = "d2ltivan", "d2lttina", ("d2ltalice", "d2ltbob"), "d2ltcarol"
-EXCHANGE_USER = "d2ltexchange"
+ON_SUBMIT_STUDENT = "d2ltdave"
+"""A second student of the other course, which grades on submit (``grade_on_submit = true``)."""
+EXCHANGE_USER, SERVE_USER = "d2ltexchange", "d2ltserve"
 COURSE, OTHER_COURSE = "d2lt-ch2", "d2lt-appx"
-USERS = (INSTRUCTOR, TA, *STUDENTS, OTHER_STUDENT, EXCHANGE_USER)
+USERS = (INSTRUCTOR, TA, *STUDENTS, OTHER_STUDENT, ON_SUBMIT_STUDENT, EXCHANGE_USER, SERVE_USER)
 GROUPS = (f"{COURSE}-staff", f"{OTHER_COURSE}-staff")
 WAIT = float(os.environ.get("D2LGRADE_TEST_WAIT", 180))
 """Seconds: a backstop for a loaded machine, never a pause (each wait ends on what the hub answers)."""
@@ -78,15 +80,18 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, what: 
 
 
 def hub_toml(prefix: Path, port: int) -> str:
-    """The test hub's settings: everything under ``prefix``, two courses, the d2lt people."""
-    def course(cid: str, instructors: list[str], tas: list[str], students: list[str]) -> str:
+    """The test hub's settings: everything under ``prefix``, two courses (the other one grades on submit), the d2lt
+    people."""
+    def course(cid: str, instructors: list[str], tas: list[str], students: list[str], on_submit: bool = False) -> str:
         return (f'[courses.{cid}]\npath = "{prefix}/srv/d2lgrade/{cid}"\ninstructors = {json.dumps(instructors)}\n'
-                f"tas = {json.dumps(tas)}\nstudents = {json.dumps(students)}\n\n")
+                f"tas = {json.dumps(tas)}\nstudents = {json.dumps(students)}\n"
+                f"grade_on_submit = {json.dumps(on_submit)}\n\n")
 
     return (f'[hub]\nhub_port = {port}\nauthenticator = "demo"\nruntime = "{prefix}/opt/d2lgrade/runtime"\n'
             f'state = "{prefix}/var/lib/d2lgrade"\nsecrets = "{prefix}/etc/d2lgrade/secrets"\n\n'
             f"[services.exchange]\nport = {port + 3}\n\n[services.grader]\nport = {port + 4}\n\n"
-            + course(COURSE, [INSTRUCTOR], [TA], list(STUDENTS)) + course(OTHER_COURSE, [INSTRUCTOR], [], [OTHER_STUDENT]))
+            + course(COURSE, [INSTRUCTOR], [TA], list(STUDENTS))
+            + course(OTHER_COURSE, [INSTRUCTOR], [], [OTHER_STUDENT, ON_SUBMIT_STUDENT], on_submit=True))
 
 
 def request(url: str, method: str = "GET", body: Any = None, token: str = "") -> tuple[int, Any]:
@@ -218,8 +223,9 @@ class Hub:
         return subprocess.run(
             ["make", "--no-print-directory", target, f"RUNTIME={self.runtime}", f"HUB_CONFIG={self.config}",
              f"UV_HOME={self.prefix}/opt/d2lgrade/uv",
-             f"HUB_RUN={self.rundir}", f"PROVISION_OPTIONS=--exchange-user {EXCHANGE_USER}",
-             f"EXCHANGE_OPTIONS=--user {EXCHANGE_USER}"], cwd=ROOT, capture_output=True, text=True, env=_host_env())
+             f"HUB_RUN={self.rundir}", f"PROVISION_OPTIONS=--exchange-user {EXCHANGE_USER} --serve-user {SERVE_USER}",
+             f"EXCHANGE_OPTIONS=--user {EXCHANGE_USER}", f"SERVE_OPTIONS=--user {SERVE_USER}"],
+            cwd=ROOT, capture_output=True, text=True, env=_host_env())
 
     def log_tail(self, name: str) -> str:
         try:

@@ -20,18 +20,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 
 from tests.browser import Browser, Notebook, autograde_first_submission, grade_by_hand, open_in_lab_viewer
+from tests.hub.hub_browser import NEWS_OFF, failure_shots, log_in, menu
 from tests.hub.hub_harness import COURSE, INSTRUCTOR, STUDENTS, TA, Hub, request
 from tests.jupyter_servers import require_chromium
 from tests.test_browser_workflow import (
@@ -52,10 +51,6 @@ pytestmark = pytest.mark.hub
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "hub"
 STUDENT, OTHER = STUDENTS
-NEWS_OFF = ('mkdir -p "$HOME/.jupyter/lab/user-settings/@jupyterlab/apputils-extension" && printf %s '
-            '\'{"fetchNews": "false", "checkForUpdates": false}\' '
-            '> "$HOME/.jupyter/lab/user-settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"')
-"""A person's own JupyterLab setting: no "get notified about Jupyter news?" over the page (no network anyway)."""
 FEEDBACK = {
     "ex1_random_names": ("Score: 0.0 / 1.0", "0 / 1 points. `random_names` should be a set of options"),
     "ex1_ones_dtype": ("Score: 1.0 / 1.0", "1 / 1 points. Correct."),
@@ -65,28 +60,9 @@ FEEDBACK = {
 }
 
 
-def _log_in(hub: Hub, name: str, shots: Callable[[], int]) -> Browser:
-    """``name`` types their username and password on the hub's login page; the hub starts their server."""
-    browser = Browser(name, shots, ARTIFACTS)
-    browser.d.get(f"{hub.url}/hub/login")
-    browser.until(ec.presence_of_element_located((By.ID, "username_input")), "no login page")
-    browser.d.find_element(By.ID, "username_input").send_keys(name)
-    browser.d.find_element(By.ID, "password_input").send_keys(hub.passwords[name])
-    browser.shot("login")
-    browser.click("//input[@id='login_submit']", "Sign in button")
-    browser.until(lambda d: f"/user/{name}/lab" in d.current_url, f"{name} never reaches their own JupyterLab")
-    browser.until(ec.presence_of_element_located((By.XPATH, _menu("Nbgrader"))), f"{name}'s JupyterLab has no "
-                  "Nbgrader menu")
-    return browser
-
-
-def _menu(label: str) -> str:
-    return f"//div[contains(@class,'lm-MenuBar-itemLabel') and text()='{label}']"
-
-
 def _nbgrader_menu(browser: Browser) -> set[str]:
     """The items of the Nbgrader menu (opened, read, closed)."""
-    browser.click(_menu("Nbgrader"), "Nbgrader menu")
+    browser.click(menu("Nbgrader"), "Nbgrader menu")
     items = browser.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".lm-Menu-itemLabel"), "an empty menu")
     labels = {item.text for item in items}
     browser.keys(Keys.ESCAPE)
@@ -115,21 +91,6 @@ def _modal(browser: Browser, said: str, step: str) -> None:
     browser.until(ec.invisibility_of_element_located((By.CSS_SELECTOR, ".modal-dialog")), "the dialog stays")
 
 
-@contextmanager
-def _failure_shots(browsers: dict[str, Browser]) -> Iterator[None]:
-    try:
-        yield
-    except BaseException:
-        for browser in browsers.values():
-            try:
-                browser.d.switch_to.default_content()
-                browser.shot("FAILED")
-                (ARTIFACTS / f"{browser.who}-FAILED.html").write_text(browser.d.page_source)
-            except WebDriverException:
-                pass
-        raise
-
-
 @pytest.fixture(scope="module")
 def people(class_server: Hub, pytestconfig: pytest.Config) -> Iterator[dict[str, Browser]]:
     """Four people logged in through the hub's login page, each in their own Chromium and server."""
@@ -145,8 +106,8 @@ def people(class_server: Hub, pytestconfig: pytest.Config) -> Iterator[dict[str,
         for name in (INSTRUCTOR, TA, STUDENT, OTHER):
             quiet = class_server.login(name).run("sh", "-c", NEWS_OFF)
             assert quiet.returncode == 0, quiet.stderr
-            with _failure_shots(browsers):
-                browsers[name] = _log_in(class_server, name, lambda: next(count))
+            with failure_shots(ARTIFACTS, browsers):
+                browsers[name] = log_in(class_server, name, lambda: next(count), ARTIFACTS)
         yield browsers
     finally:
         for browser in browsers.values():
@@ -180,7 +141,7 @@ def test_each_person_lands_in_their_own_server_with_their_role_s_tools(people):
 def test_release_submit_collect_autograde_grade_by_hand_feedback_and_export_through_the_hub(people, class_server):
     hub, ivan, tina, alice = class_server, people[INSTRUCTOR], people[TA], people[STUDENT]
     right, wrong = _answers()
-    with _failure_shots(people):
+    with failure_shots(ARTIFACTS, people):
         # Instructor: Formgrader, Manage Assignments: Generate, then Release (to the exchange service).
         ivan.d.get(f"{hub.url}/user/{INSTRUCTOR}/formgrader/manage_assignments")
         ivan.click(f"{_row(ASSIGNMENT)}/td[contains(@class,'assign')]/a", "Generate button")
@@ -191,7 +152,7 @@ def test_release_submit_collect_autograde_grade_by_hand_feedback_and_export_thro
                                                                      "'status')]").text, "not shown as released")
 
         # Student 1: Assignment List, Fetch, opens the notebook, answers, runs the check cells, writes, saves.
-        alice.click(_menu("Nbgrader"), "Nbgrader menu")
+        alice.click(menu("Nbgrader"), "Nbgrader menu")
         alice.click("//div[contains(@class,'lm-Menu-itemLabel') and text()='Assignment List']", "Assignment List")
         alice.sees(ASSIGNMENT, "#released_assignments_list")
         alice.shot("assignment-list-released")
@@ -295,7 +256,7 @@ def _student_1(hub: Hub) -> dict:
 def test_student_2_cannot_open_student_1_s_server(people, class_server):
     bob = people[OTHER]
     refused = f"403 : You do not have permission to access Server at /user/{STUDENT}/"
-    with _failure_shots(people):
+    with failure_shots(ARTIFACTS, people):
         for path, said in (("lab", refused), ("api/contents", '"message": "Forbidden"')):
             bob.d.get(f"{class_server.url}/user/{STUDENT}/{path}")
             bob.sees(said)

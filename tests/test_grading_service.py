@@ -128,7 +128,7 @@ def test_a_ta_gets_through_the_service_the_verdicts_local_grading_gives(service_
 def test_grading_on_submit_the_hub_service_grader_is_served_and_a_user_named_grader_is_not(service_url, hub, bundles,
                                                                                          partial):
     job = _grade(service_url, hub.token("grader", kind="service"), bundles, partial)
-    assert job.failed_step is None and job.result is not None and 0 < job.result.score
+    assert job.failed_step is None and job.result is not None and job.result.score > 0
     with pytest.raises(GradingServiceError, match="grader is not a TA or an instructor"):
         _grade(service_url, hub.token("grader"), bundles, partial)
 

@@ -21,9 +21,10 @@ from jupyterhub.services.auth import HubAuth
 from tornado import httpserver, web
 
 from d2lgrade.authoring.samples import samples_dir
-from d2lgrade.grading.cluster_report import report_text
+from d2lgrade.grading.cluster_report import checked_job, report_text
 from d2lgrade.grading.remote import GradingServiceError, checking_assignment, grade_by_service
 from d2lgrade.grading.steps import INTERNAL_ERROR, Job
+from d2lgrade.grading.workers import Work
 from d2lgrade.hub import grading_service
 from d2lgrade.hub.config import HubConfig
 from d2lgrade.hub.grading_service import MAX_BODY, Grader, GradingService, Refusal, make_app, parse_body
@@ -260,3 +261,52 @@ def test_only_a_process_that_cannot_run_the_sandbox_grades_through_the_service(m
                                                                   COURSE_ID)
     monkeypatch.delenv(TOKEN_VARIABLE)
     assert autograde.grading_service(COURSE_ID) is None, "without a token: here, where the sandbox then says why not"
+
+
+@pytest.mark.slow
+def test_with_jobs_two_submissions_are_graded_at_once_on_the_course_s_warm_workers(bundles, partial, graded,
+                                                                                     tmp_path):
+    """``--jobs 2``: the workers of the course grade two requests at once; the verdicts are local grading's."""
+    root = tmp_path / "course"
+    root.mkdir()
+    copy_course(bundles, ASSIGNMENT, root)
+    grader = Grader(workers=grading_service.CourseWorkers(2))
+    request = parse_body(json.dumps({"student": "ada", "source": partial.name,
+                                     "notebook": base64.b64encode(partial.read_bytes()).decode()}).encode())
+    bundle_path = root / "build" / ASSIGNMENT / "bundle.json"
+
+    async def both() -> list[str]:
+        return await asyncio.gather(grader.grade(bundle_path, request), grader.grade(bundle_path, request))
+
+    try:
+        reports = asyncio.run(both())
+    finally:
+        for _, _, stack, _ in grader.workers.held.values():
+            stack.close()
+    local = graded(ASSIGNMENT, partial).result
+    for text in reports:
+        job = checked_job(text, checking_assignment(bundles[ASSIGNMENT]), Work("ada", partial.name, partial.read_bytes()),
+                          "grading service")
+        assert job.failed_step is None and job.result.questions == local.questions
+    assert list(grader.workers.blocks.values()) == [0], "the course's workers took the first block of sandbox users"
+
+
+def test_a_batch_through_the_service_keeps_jobs_requests_in_flight_and_every_submission_comes_back():
+    from d2lgrade.batch.run import grade_by
+
+    class Service:
+        now = most = 0
+        lock = threading.Lock()
+
+        def grade(self, assignment, raw, student, source):
+            with self.lock:
+                Service.now += 1
+                Service.most = max(Service.most, Service.now)
+            threading.Event().wait(0.1)
+            with self.lock:
+                Service.now -= 1
+            return f"job of {student}"
+
+    works = [(i, Work(f"s{i}", "n.ipynb", b"{}")) for i in range(5)]
+    got = dict(grade_by(Service(), None, works, jobs=2))
+    assert got == {i: f"job of s{i}" for i in range(5)} and Service.most == 2

@@ -15,12 +15,13 @@ submit* (no result, not a failure); a submission graded before with the same byt
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,7 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
                        shown_progress)
         graded = {s.student for s in intake.submissions}
         graded_jobs = (grade_on_cluster(assignment, works, cluster) if cluster else
-                       grade_by(service, assignment, works) if service else grade_all(assignment, works, jobs, pool))
+                       grade_by(service, assignment, works, jobs) if service else grade_all(assignment, works, jobs, pool))
         for (sub, sha), job in graded_jobs:
             result = _finish(course, sub, job, output, gradebook, report)
             if not job.failed_step and result.problem != INTERNAL_ERROR:
@@ -174,12 +175,22 @@ def _log_file(access: Access, path: Path) -> Path:
     return path
 
 
-def grade_by(service: GradingService, assignment: Assignment,
-             works: Iterable[tuple[Any, Work]]) -> Iterator[tuple[Any, Job]]:
-    """Each submission graded by the grading service, one after another (it grades one at a time); a service that
-    cannot be asked raises GradingServiceError, which stops the batch: nothing is recorded for what is left."""
-    for key, work in works:
-        yield key, service.grade(assignment, work.raw, work.student, work.source)
+def grade_by(service: GradingService, assignment: Assignment, works: Iterable[tuple[Any, Work]],
+             jobs: int = 1) -> Iterator[tuple[Any, Job]]:
+    """Each submission graded by the grading service, ``jobs`` requests at once (its ``--jobs``), yielded as each
+    comes back; a service that cannot be asked raises GradingServiceError, which stops the batch: nothing is
+    recorded for what is left."""
+    with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="grading-service") as requests:
+        pending: dict[Future[Job], Any] = {}
+        source = iter(works)
+        while True:
+            for key, work in itertools.islice(source, max(1, jobs) - len(pending)):
+                pending[requests.submit(service.grade, assignment, work.raw, work.student, work.source)] = key
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield pending.pop(future), future.result()
 
 
 def _works(course: Course, assignment: Assignment, submissions: list[Submission], ledger: Ledger, output: Path,

@@ -67,12 +67,13 @@ def _grade_in_worker(work: Work) -> Job:
 
 
 @contextmanager
-def worker_pool(assignments: Sequence[Assignment], jobs: int) -> Iterator[ProcessPoolExecutor]:
+def worker_pool(assignments: Sequence[Assignment], jobs: int, first_slot: int = 0) -> Iterator[ProcessPoolExecutor]:
     """``jobs`` workers that grade any of ``assignments``: started once for several batches (``d2lgrade
-    grade-samples``), since a worker's start (its template imports MXNet) costs more than a few submissions."""
+    grade-samples``), since a worker's start (its template imports MXNet) costs more than a few submissions.
+    ``first_slot``: where this pool's sandbox users start among the grader's (several pools at once never share one)."""
     context = multiprocessing.get_context("spawn")
     slots = context.Queue()
-    for slot in range(jobs):
+    for slot in range(first_slot, first_slot + jobs):
         slots.put(slot)
     bundles = tuple(a.bundle for a in assignments)
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
@@ -109,7 +110,7 @@ def _stream(pool: ProcessPoolExecutor, assignment: Assignment, works: Iterable[t
             except StopIteration:
                 exhausted = True
                 break
-            pending[_submit(pool, work)] = (key, work)
+            pending[submit_work(pool, work)] = (key, work)
         if not pending:
             break
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -118,7 +119,7 @@ def _stream(pool: ProcessPoolExecutor, assignment: Assignment, works: Iterable[t
             yield key, job_of(future, assignment, work, "worker")
 
 
-def _submit(pool: ProcessPoolExecutor, work: Work) -> Future[Job]:
+def submit_work(pool: ProcessPoolExecutor, work: Work) -> Future[Job]:
     """The work sent to a worker; if the pool broke (a worker killed from outside), a failed future, so
     that the submission gets its internal-error zero and the batch ends instead of stopping."""
     try:

@@ -39,6 +39,8 @@ class Service:
 
     port: int
     ip: str = "127.0.0.1"
+    jobs: int = 1
+    """The grader's warm worker processes per course (submissions graded at once); the exchange ignores it."""
 
     @property
     def url(self) -> str:
@@ -74,7 +76,7 @@ class HubConfig:
             raise ConfigError(f"{source}: no [courses.<id>] table: name at least one course and its folder")
         kwargs: dict[str, Any] = {k: hub[k] for k in ("hub_port", "authenticator") if k in hub}
         kwargs |= {k: Path(hub[k]) for k in ("runtime", "state", "secrets") if k in hub}
-        kwargs |= {name: Service(int(s["port"]), s.get("ip", "127.0.0.1")) for name, s in services.items()
+        kwargs |= {name: Service(int(s["port"]), s.get("ip", "127.0.0.1"), int(s.get("jobs", 1))) for name, s in services.items()
                    if name in ("exchange", "grader")}
         if kwargs.get("authenticator", "pam") not in ("pam", "demo"):
             raise ConfigError(f"{source}: [hub] authenticator must be \"pam\" or \"demo\"")

@@ -23,7 +23,8 @@ import json
 import logging
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ from tornado import web
 from d2lgrade.course.layout import Course
 from d2lgrade.grading.cluster_report import report_text
 from d2lgrade.grading.ledger import digest
+from d2lgrade.grading.remote import checking_assignment
 from d2lgrade.grading.steps import MAX_NOTEBOOK_BYTES, Assignment, grade_bytes
+from d2lgrade.grading.workers import Work, job_of, submit_work, worker_pool
 from d2lgrade.hub.config import DEFAULT_PATH, ConfigError, HubConfig
 from d2lgrade.hub.identity import COURSE_ID, HubIdentity, Identity, Role
 from d2lgrade.judging.bundle import Bundle
@@ -95,17 +98,59 @@ def parse_body(body: bytes) -> GradeRequest:
 
 
 @dataclass
+class CourseWorkers:
+    """``jobs`` worker processes per course, every built assignment of it warm in each (as ``d2lgrade grade --jobs``
+    keeps them), started at the course's first request and again when its bundles change. Each course's workers
+    run kernels as sandbox users of their own. Only the grading thread calls :meth:`ready`."""
+
+    jobs: int
+    held: dict[Path, tuple[tuple[str, ...], dict[str, tuple[str, Assignment]], ExitStack, ProcessPoolExecutor]] = \
+        field(default_factory=dict)
+    blocks: dict[Path, int] = field(default_factory=dict)
+
+    def ready(self, bundle_path: Path, expected: str | None) -> tuple[Assignment, ProcessPoolExecutor]:
+        """The assignment (checking only: it starts no kernel here) and the warm workers of its course."""
+        root = bundle_path.parents[2]  # <course>/build/<assignment>/bundle.json
+        texts = [p.read_text(encoding="utf-8") for p in sorted((root / "build").glob("*/bundle.json"))]
+        key = tuple(digest(t.encode()) for t in texts)
+        held = self.held.get(root)
+        if held is None or held[0] != key:
+            if held is not None:
+                held[2].close()  # after what its workers are grading
+            bundles = [Bundle.from_json(t) for t in texts]
+            assignments = {b.assignment: (digest(b.to_json().encode()), checking_assignment(b)) for b in bundles}
+            stack = ExitStack()
+            block = self.blocks.setdefault(root, len(self.blocks))
+            pool = stack.enter_context(worker_pool([a for _, a in assignments.values()], self.jobs,
+                                                   first_slot=block * self.jobs))
+            held = self.held[root] = (key, assignments, stack, pool)
+        name = Bundle.load(bundle_path).assignment
+        canonical, assignment = held[1][name]
+        same_bundle(expected, canonical, bundle_path)
+        return assignment, held[3]
+
+
+@dataclass
 class Grader:
-    """Grades one submission at a time, in its own thread; each assignment loaded once per bundle hash (its
-    probes, its sandbox's warm template), as a cluster worker keeps them."""
+    """Grades one submission at a time in its own thread, each assignment loaded once per bundle hash (its probes,
+    its sandbox's warm template), as a cluster worker keeps them; or, with ``workers``, on several warm worker
+    processes per course (``--jobs``): grading on submit of a whole class goes through here."""
 
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="grading"))
     assignments: dict[tuple[Path, str], tuple[str, Assignment]] = field(default_factory=dict)
     """Bundle file -> (hash of its text, the assignment); only the grading thread touches it."""
+    workers: CourseWorkers | None = None
 
     async def grade(self, bundle_path: Path, request: GradeRequest) -> str:
         """The report text of the graded submission (waits for the submissions ahead of it)."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, self.grade_now, bundle_path, request)
+        loop = asyncio.get_running_loop()
+        if self.workers is None:
+            return await loop.run_in_executor(self.pool, self.grade_now, bundle_path, request)
+        assignment, workers = await loop.run_in_executor(self.pool, self.workers.ready, bundle_path, request.bundle)
+        work = Work(request.student, request.source, request.raw, assignment.bundle.assignment)
+        future = submit_work(workers, work)
+        await asyncio.wait([asyncio.wrap_future(future)])
+        return report_text(job_of(future, assignment, work, "grading service worker"))
 
     def grade_now(self, bundle_path: Path, request: GradeRequest) -> str:
         assignment = self.assignment(bundle_path, request.bundle)
@@ -253,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=DEFAULT_PATH, help=f"the hub's settings (default {DEFAULT_PATH})")
     parser.add_argument("--ip", help="listen here instead of hub.toml's [services.grader] ip (127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen here instead of hub.toml's [services.grader] port (8011)")
+    parser.add_argument("--jobs", type=int, help="warm worker processes per course grading at once (default: "
+                                                 "hub.toml's [services.grader] jobs, else 1: one at a time, here)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
@@ -263,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(3, "grading service: it must run as root (the sandbox starts kernels as unprivileged users); "
                        "start it with `systemctl start d2lgrade-grader` or `make hub`\n")
     hub_environment(config)
-    service = GradingService(config, HubIdentity(), Grader())
+    jobs = args.jobs or config.grader.jobs
+    service = GradingService(config, HubIdentity(), Grader(workers=CourseWorkers(jobs) if jobs > 1 else None))
     asyncio.run(serve(service, args.ip or config.grader.ip, args.port or config.grader.port))
     return 0
 

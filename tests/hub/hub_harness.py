@@ -89,7 +89,7 @@ def hub_toml(prefix: Path, port: int) -> str:
 
     return (f'[hub]\nhub_port = {port}\nauthenticator = "demo"\nruntime = "{prefix}/opt/d2lgrade/runtime"\n'
             f'state = "{prefix}/var/lib/d2lgrade"\nsecrets = "{prefix}/etc/d2lgrade/secrets"\n\n'
-            f"[services.exchange]\nport = {port + 3}\n\n[services.grader]\nport = {port + 4}\n\n"
+            f"[services.exchange]\nport = {port + 3}\n\n[services.grader]\nport = {port + 4}\njobs = 2\n\n"
             + course(COURSE, [INSTRUCTOR], [TA], list(STUDENTS))
             + course(OTHER_COURSE, [INSTRUCTOR], [], [OTHER_STUDENT, ON_SUBMIT_STUDENT], on_submit=True))
 

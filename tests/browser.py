@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import ElementClickInterceptedException
+from selenium.common.exceptions import ElementClickInterceptedException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -169,3 +170,20 @@ def open_in_lab_viewer(b: Browser, name: str) -> WebElement:
     frame = b.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-HTMLViewer iframe")), f"{name} does not open")
     b.d.switch_to.frame(frame)
     return frame
+
+
+@contextmanager
+def failure_shots(artifacts: Path, browsers: Iterable[Browser]) -> Iterator[None]:
+    """On any failure inside: a screenshot and the page of each browser (``browsers`` is read then: a list still
+    being filled, or a dict's values), then the failure."""
+    try:
+        yield
+    except BaseException:
+        for browser in browsers:
+            try:
+                browser.d.switch_to.default_content()
+                browser.shot("FAILED")
+                (artifacts / f"{browser.who}-FAILED.html").write_text(browser.d.page_source)
+            except WebDriverException:
+                pass
+        raise

@@ -26,13 +26,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
 from d2lgrade.judging.bundle import compile_bundle
 from d2lgrade.nbgrader.release import make_exchange
-from tests.browser import Browser, Notebook, autograde_first_submission, grade_by_hand, open_in_lab_viewer
+from tests.browser import (
+    Browser,
+    Notebook,
+    autograde_first_submission,
+    failure_shots,
+    grade_by_hand,
+    open_in_lab_viewer,
+)
 from tests.conftest import COURSE, copy_course
 from tests.jupyter_servers import BIN, jupyter_server, require_chromium, run_ok
 
@@ -105,7 +111,8 @@ def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(
     browsers: list[Browser] = []
     try:
         with _lab("student", student_dir, tmp_path / "student-home", env) as student_url, \
-                _lab("instructor", course.root, tmp_path / "instructor-home", env) as instructor_url:
+                _lab("instructor", course.root, tmp_path / "instructor-home", env) as instructor_url, \
+                failure_shots(ARTIFACTS, browsers):
             student = Browser("student", lambda: next(count), ARTIFACTS)
             browsers.append(student)
 
@@ -238,15 +245,6 @@ def test_release_answer_submit_autograde_grade_by_hand_and_feedback_in_chromium(
                                      student.d.find_element(By.XPATH, "//a[@name='ex1_seed_function']"))
             student.d.switch_to.default_content()
             student.shot("feedback-questions")
-    except BaseException:
-        for browser in browsers:
-            try:
-                browser.d.switch_to.default_content()
-                browser.shot("FAILED")
-                (ARTIFACTS / f"{browser.who}-FAILED.html").write_text(browser.d.page_source)
-            except WebDriverException:
-                pass
-        raise
     finally:
         for browser in browsers:
             browser.quit()

@@ -450,20 +450,27 @@ def test_nbgrader_with_the_hub_exchange_configured_stops_without_a_token_and_nev
     assert done.returncode != 0 and "the exchange takes who you are from your JupyterHub login" in done.stderr
 
 
+def _lab(manager: type, user: str, service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The Lab's Assignment List manager as ``user``'s hub server runs it: the student set-up, their token, their
+    home as the working folder."""
+    home = tmp_path / user
+    home.mkdir()
+    for key, value in {"JUPYTER_CONFIG_PATH": str(ROOT / "jupyter" / "student"), "D2LGRADE_EXCHANGE_URL": service.url,
+                       "JUPYTERHUB_API_TOKEN": service.tokens[user], "JUPYTER_CONFIG_DIR": str(home / ".jupyter")
+                       }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(home)
+    lab = manager()
+    lab.root_dir = str(home)
+    return lab
+
+
 def test_the_lab_assignment_list_fetches_submits_and_fetches_feedback_unchanged(run, service, course_folder,
                                                                                 tmp_path, monkeypatch):
     from nbgrader.server_extensions.assignment_list.handlers import AssignmentList
 
     released(run, course_folder, "lab1")
-    home = tmp_path / "alice"
-    home.mkdir()
-    for key, value in {"JUPYTER_CONFIG_PATH": str(ROOT / "jupyter" / "student"), "D2LGRADE_EXCHANGE_URL": service.url,
-                       "JUPYTERHUB_API_TOKEN": service.tokens["alice"], "JUPYTER_CONFIG_DIR": str(home / ".jupyter")
-                       }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(home)
-    lab = AssignmentList()
-    lab.root_dir = str(home)
+    lab = _lab(AssignmentList, "alice", service, tmp_path, monkeypatch)
     assert lab.list_courses() == {"success": True, "value": ["d2l"]}
     assert lab.fetch_assignment("d2l", "lab1") == {"success": True}
     assert lab.submit_assignment("d2l", "lab1") == {"success": True}
@@ -502,15 +509,8 @@ def test_with_grading_on_submit_the_lab_shows_score_feedback_and_what_is_left_an
 
     released(run, course_folder, "lab2")
     ExchangeAPI(service.url, service.tokens["ivan"]).set_policies("d2l", {"lab2": {"max_submissions": 2}})
+    lab = _lab(SubmitSaysWhy, "bob", service, tmp_path, monkeypatch)
     home = tmp_path / "bob"
-    home.mkdir()
-    for key, value in {"JUPYTER_CONFIG_PATH": str(ROOT / "jupyter" / "student"), "D2LGRADE_EXCHANGE_URL": service.url,
-                       "JUPYTERHUB_API_TOKEN": service.tokens["bob"], "JUPYTER_CONFIG_DIR": str(home / ".jupyter")
-                       }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(home)
-    lab = SubmitSaysWhy()
-    lab.root_dir = str(home)
     stop = threading.Event()
     grader = threading.Thread(target=_grading_on_submit, args=(service, stop), daemon=True)
     grader.start()

@@ -196,3 +196,29 @@ def test_while_the_grading_service_is_down_submissions_wait_and_are_graded_when_
     assert serve.step() == 1
     (item,) = queue.items()
     assert (item.state, item.score, item.attempts) == ("done", 8.0, 2)
+
+
+def test_the_batch_grader_grades_where_it_is_told_here_through_the_service_or_on_the_cluster(tmp_path, monkeypatch):
+    from d2lgrade.grading.cluster import Cluster
+    from d2lgrade.serve import grader as serve_grader
+    from d2lgrade.serve.loop import ToGrade
+
+    root = tmp_path / "course"
+    (root / "build" / "a1").mkdir(parents=True)
+    (root / "build" / "a1" / "bundle.json").write_text("{}")
+    (root / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = 'c1'\n")
+    monkeypatch.setattr(serve_grader.Bundle, "load", lambda path: type("B", (), {"questions": ()})())
+    asked = []
+    monkeypatch.setattr(serve_grader, "run_batch", lambda *a, **kw: asked.append(kw))
+    item = Queue(tmp_path / "q.sqlite")
+    item.receive([Received("c1", "a1", "alice", 1, "2026-12-05 10:00:00.000000 UTC")])
+    (taken,) = item.take()
+    sub = ToGrade(taken, "a1.ipynb", b"{}", True)
+    cluster = Cluster("tls://scheduler:8786", None)
+    serve_grader.BatchGrader({"c1": root}, jobs=1, cluster=cluster)("c1", "a1", [sub], False)
+    assert asked[-1]["cluster"] is cluster and asked[-1]["service"] is None and asked[-1]["pool"] is None
+    monkeypatch.setenv("D2LGRADE_GRADER_URL", "http://127.0.0.1:1/services/grader")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "t")
+    serve_grader.BatchGrader({"c1": root}, jobs=2, remote=True)("c1", "a1", [sub], False)
+    assert asked[-1]["service"].url == "http://127.0.0.1:1/services/grader" and asked[-1]["cluster"] is None
+    assert asked[-1]["jobs"] == 2

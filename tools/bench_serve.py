@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from d2lgrade.hub.exchange_files import ExchangeFile, encode  # noqa: E402 - after ROOT is importable
 from d2lgrade.serve.exchange_api import ExchangeAPI  # noqa: E402
 from tests import fake_hub  # noqa: E402
+from tests.hub.hub_harness import wait_for_port  # noqa: E402
 
 COURSE = "bench"
 STUDENTS = tuple(f"student{n}" for n in range(1, 9))
@@ -128,16 +129,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end and process.poll() is None:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise SystemExit(f"bench-serve: the exchange did not listen on {port}:\n{_tail(log)}")
 
 
 def course(top: Path, assignment: str) -> Path:
@@ -323,7 +314,7 @@ def run(args: argparse.Namespace, top: Path, stack: list[subprocess.Popen]) -> d
     log = top / "exchange.log"
     stack.append(start(["-m", "d2lgrade.hub.exchange_service", "--config", str(config), "--port", str(port)],
                        hub.hub.env(), log, top))
-    wait_for_port(port, stack[-1], log)
+    wait_for_port(port, stack[-1], log, "the exchange")
     notebooks = Notebooks(args.assignment, release(hub, folder, args.assignment))
     log = top / "serve.log"
     stack.append(start(["-m", "d2lgrade.serve", "--config", str(config), "--jobs", str(JOBS), "--exchange-url", hub.url],

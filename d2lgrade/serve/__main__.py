@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 from d2lgrade.course.layout import Course
+from d2lgrade.grading.cluster import Cluster, ClusterRefused
 from d2lgrade.hub.config import ConfigError, HubConfig
 from d2lgrade.judging.bundle import Bundle
 from d2lgrade.serve.course_files import StaffView
@@ -44,13 +45,14 @@ def service_token(config: HubConfig) -> str:
                           f"{config.secrets / 'grader.token'} ({e})") from None
 
 
-def build(config: HubConfig, jobs: int, exchange_url: str | None = None) -> tuple[Serve, BatchGrader]:
+def build(config: HubConfig, jobs: int, exchange_url: str | None = None,
+          cluster: Cluster | None = None) -> tuple[Serve, BatchGrader]:
     """The loop as ``d2lgrade serve`` runs it."""
     courses = {c.id: c.path for c in config.courses.values() if c.grade_on_submit}
     exchange = ExchangeAPI(exchange_url or f"{config.exchange.url}/services/exchange", service_token(config))
     queue = Queue(queue_path(config))
     policies = PolicyBook(courses, exchange.set_policies)
-    grader = BatchGrader(courses, jobs, remote=os.geteuid() != 0)
+    grader = BatchGrader(courses, jobs, remote=os.geteuid() != 0 and cluster is None, cluster=cluster)
     handler = GradeOnSubmit(exchange, queue, grader, config.state / "serve" / "feedback", policies,
                             lambda c, a: Bundle.load(Course(courses[c]).bundle_path(a)).notebook)
 
@@ -70,13 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=Path("/etc/d2lgrade/hub.toml"), help="the hub's hub.toml")
     parser.add_argument("--jobs", type=int, default=2, help="warm grading workers per course (default 2)")
     parser.add_argument("--exchange-url", help="the exchange (default: [services.exchange], /services/exchange)")
+    parser.add_argument("--cluster", metavar="tls://HOST:8786", help="grade on this Dask scheduler's workers (TLS, "
+                        "certificates from `d2lgrade cluster-certs`, as `d2lgrade grade --cluster`) instead of here or "
+                        "through the grading service")
+    parser.add_argument("--cluster-certs", metavar="DIR", help="this machine's client certificate and key for --cluster")
     args = parser.parse_args(argv)
     os.umask(0o007)  # what it writes in a course folder is its staff's to read (its own state folder is 0700)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         config = HubConfig.load(args.config)
-        serve, grader = build(config, args.jobs, args.exchange_url)
-    except ConfigError as e:
+        cluster = Cluster.secure(args.cluster, Path(args.cluster_certs or ".")) if args.cluster else None
+        serve, grader = build(config, args.jobs, args.exchange_url, cluster)
+    except (ConfigError, ClusterRefused) as e:
         print(f"serve: {e}", file=sys.stderr)
         return 2
     stop = threading.Event()

@@ -27,6 +27,7 @@ from sqlalchemy.exc import SAWarning
 from d2lgrade.batch.intake import Submission, student_id
 from d2lgrade.batch.run import results_path, run_batch
 from d2lgrade.course.layout import Course
+from d2lgrade.grading.cluster import Cluster
 from d2lgrade.grading.ledger import digest
 from d2lgrade.grading.remote import URL_VARIABLE, GradingService, GradingServiceError
 from d2lgrade.grading.steps import Assignment
@@ -45,6 +46,8 @@ class BatchGrader:
     jobs: int = 1
     remote: bool = False
     """Grade through the grading service (``D2LGRADE_GRADER_URL`` and the hub token in the environment)."""
+    cluster: Cluster | None = None
+    """Grade on a Dask cluster's workers (``d2lgrade serve --cluster``), as ``d2lgrade grade --cluster`` does."""
     _pools: dict[str, tuple[tuple[str, ...], ExitStack, ProcessPoolExecutor]] = field(default_factory=dict)
 
     def __call__(self, course_id: str, assignment: str, subs: list[ToGrade], regrade: bool) -> dict[int, Graded | str]:
@@ -75,8 +78,8 @@ class BatchGrader:
                 subs.append(Submission(s.item.student, path, s.item.received))
             try:
                 run_batch(course, assignment, subs, output, gradebook=record, log=LOG.info, jobs=self.jobs,
-                          regrade=regrade, pool=None if self.remote else self._pool(course),
-                          service=self._service(course))
+                          regrade=regrade, pool=None if self.remote or self.cluster else self._pool(course),
+                          service=self._service(course), cluster=self.cluster)
             except GradingServiceError as e:
                 raise TryLater(str(e)) from None
         out: dict[int, Graded | str] = {}

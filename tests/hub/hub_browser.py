@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
@@ -37,19 +35,3 @@ def log_in(hub: Hub, name: str, shots: Callable[[], int], artifacts: Path) -> Br
     browser.until(ec.presence_of_element_located((By.XPATH, menu("Nbgrader"))), f"{name}'s JupyterLab has no "
                   "Nbgrader menu")
     return browser
-
-
-@contextmanager
-def failure_shots(artifacts: Path, browsers: dict[str, Browser]) -> Iterator[None]:
-    """On any failure inside: a screenshot and the page of each browser, then the failure."""
-    try:
-        yield
-    except BaseException:
-        for browser in browsers.values():
-            try:
-                browser.d.switch_to.default_content()
-                browser.shot("FAILED")
-                (artifacts / f"{browser.who}-FAILED.html").write_text(browser.d.page_source)
-            except WebDriverException:
-                pass
-        raise

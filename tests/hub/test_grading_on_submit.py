@@ -33,8 +33,8 @@ from selenium.webdriver.support import expected_conditions as ec
 
 from d2lgrade.course.layout import Course
 from d2lgrade.judging.bundle import Bundle
-from tests.browser import Browser, open_in_lab_viewer
-from tests.hub.hub_browser import NEWS_OFF, failure_shots, log_in, menu
+from tests.browser import Browser, failure_shots, open_in_lab_viewer
+from tests.hub.hub_browser import NEWS_OFF, log_in, menu
 from tests.hub.hub_harness import INSTRUCTOR, ON_SUBMIT_STUDENT, OTHER_COURSE, OTHER_STUDENT, WAIT, Hub, request
 
 pytestmark = pytest.mark.hub
@@ -216,7 +216,7 @@ def test_in_chromium_score_cooldown_count_late_penalty_and_regrade_without_staff
     token = hub.login(OTHER_STUDENT).token
     home = Path(hub.people_env(OTHER_STUDENT, token)[1])
     notebook = _notebook(course, GRADED)
-    with failure_shots(ARTIFACTS, {OTHER_STUDENT: b}):
+    with failure_shots(ARTIFACTS, [b]):
         b.click(menu("Nbgrader"), "Nbgrader menu")
         b.click("//div[contains(@class,'lm-Menu-itemLabel') and text()='Assignment List']", "Assignment List")
         b.sees(GRADED, "#released_assignments_list")

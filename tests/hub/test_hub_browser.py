@@ -29,8 +29,15 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 
-from tests.browser import Browser, Notebook, autograde_first_submission, grade_by_hand, open_in_lab_viewer
-from tests.hub.hub_browser import NEWS_OFF, failure_shots, log_in, menu
+from tests.browser import (
+    Browser,
+    Notebook,
+    autograde_first_submission,
+    failure_shots,
+    grade_by_hand,
+    open_in_lab_viewer,
+)
+from tests.hub.hub_browser import NEWS_OFF, log_in, menu
 from tests.hub.hub_harness import COURSE, INSTRUCTOR, STUDENTS, TA, Hub, request
 from tests.jupyter_servers import require_chromium
 from tests.test_browser_workflow import (
@@ -106,7 +113,7 @@ def people(class_server: Hub, pytestconfig: pytest.Config) -> Iterator[dict[str,
         for name in (INSTRUCTOR, TA, STUDENT, OTHER):
             quiet = class_server.login(name).run("sh", "-c", NEWS_OFF)
             assert quiet.returncode == 0, quiet.stderr
-            with failure_shots(ARTIFACTS, browsers):
+            with failure_shots(ARTIFACTS, browsers.values()):
                 browsers[name] = log_in(class_server, name, lambda: next(count), ARTIFACTS)
         yield browsers
     finally:
@@ -141,7 +148,7 @@ def test_each_person_lands_in_their_own_server_with_their_role_s_tools(people):
 def test_release_submit_collect_autograde_grade_by_hand_feedback_and_export_through_the_hub(people, class_server):
     hub, ivan, tina, alice = class_server, people[INSTRUCTOR], people[TA], people[STUDENT]
     right, wrong = _answers()
-    with failure_shots(ARTIFACTS, people):
+    with failure_shots(ARTIFACTS, people.values()):
         # Instructor: Formgrader, Manage Assignments: Generate, then Release (to the exchange service).
         ivan.d.get(f"{hub.url}/user/{INSTRUCTOR}/formgrader/manage_assignments")
         ivan.click(f"{_row(ASSIGNMENT)}/td[contains(@class,'assign')]/a", "Generate button")
@@ -256,7 +263,7 @@ def _student_1(hub: Hub) -> dict:
 def test_student_2_cannot_open_student_1_s_server(people, class_server):
     bob = people[OTHER]
     refused = f"403 : You do not have permission to access Server at /user/{STUDENT}/"
-    with failure_shots(ARTIFACTS, people):
+    with failure_shots(ARTIFACTS, people.values()):
         for path, said in (("lab", refused), ("api/contents", '"message": "Forbidden"')):
             bob.d.get(f"{class_server.url}/user/{STUDENT}/{path}")
             bob.sees(said)

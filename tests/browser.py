@@ -8,7 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import ElementClickInterceptedException, WebDriverException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -33,7 +37,9 @@ class Browser:
         self.who, self._shots, self.artifacts = who, shots, artifacts
         self.d = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
         self.d.set_page_load_timeout(WAIT)
-        self.wait = WebDriverWait(self.d, WAIT)
+        # A list JupyterLab draws again (the Assignment List after each action) leaves elements found a moment
+        # before stale: looked for again, as one not there yet is.
+        self.wait = WebDriverWait(self.d, WAIT, ignored_exceptions=(StaleElementReferenceException,))
 
     def shot(self, step: str) -> None:
         self.d.save_screenshot(str(self.artifacts / f"{self._shots():02d}-{self.who}-{step}.png"))

@@ -101,6 +101,14 @@ class QuietKernelManager(AsyncKernelManager):
 
     start_kernel = _async_start_kernel
 
+    def _close_control_socket(self) -> None:
+        """Closed without lingering: it closes once the kernel is gone, and a request still queued for it (a
+        shutdown, an interrupt) held jupyter_client's context for the socket's whole 100 ms linger, a third of a
+        submission's grading."""
+        if self._control_socket is not None:
+            self._control_socket.linger = 0
+        super()._close_control_socket()
+
 
 class TrustedKernelManager(QuietKernelManager):
     """A plain kernel talking over IPC sockets in a private folder, removed with the kernel.
@@ -229,17 +237,18 @@ class BoundedKernelClient(AsyncKernelClient):
         """jupyter_client's wait, without its fixed pauses (0.2 s for IOPub after the reply, 0.2 s of quiet
         to end the flush): a warm kernel is ready in a tenth of a second, and these pauses were most of
         a submission's wall time. Ready means: a kernel_info reply on shell *and* a message on IOPub (so
-        no output of the first cell is lost to a subscription not yet in place)."""
+        no output of the first cell is lost to a subscription not yet in place); then IOPub is read up to the
+        idle status of the last request, after which the kernel_info requests have left nothing there."""
         deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
         while True:
-            self.kernel_info()
+            last = self.kernel_info()
             try:
                 reply = await ensure_async(self.shell_channel.get_msg(timeout=0.5))
             except Empty:
                 reply = None
             if reply is not None and reply["msg_type"] == "kernel_info_reply":
                 try:
-                    await ensure_async(self.iopub_channel.get_msg(timeout=0.05))
+                    first = await ensure_async(self.iopub_channel.get_msg(timeout=0.05))
                 except Empty:
                     pass
                 else:
@@ -249,11 +258,18 @@ class BoundedKernelClient(AsyncKernelClient):
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
-        while True:  # what the kernel_info requests left on IOPub
+        await self._drain_iopub_to_idle(first, last)
+
+    async def _drain_iopub_to_idle(self, msg: dict[str, Any], request: str) -> None:
+        """IOPub read up to the idle status of ``request`` (the kernel answers requests in order, so every earlier
+        one's messages came before it), or until 0.5 s of quiet, or 2 s in all, from a kernel that never says it."""
+        end = time.monotonic() + 2
+        while time.monotonic() < end and not (msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle"
+                   and msg["parent_header"].get("msg_id") == request):
             try:
-                await ensure_async(self.iopub_channel.get_msg(timeout=0.02))
+                msg = await ensure_async(self.iopub_channel.get_msg(timeout=0.5))
             except Empty:
-                break
+                return
 
     wait_for_ready = _async_wait_for_ready
 

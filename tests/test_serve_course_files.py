@@ -4,6 +4,7 @@ regrade asked for by a file there; root follows no link the staff planted there.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from d2lgrade.serve.course_files import StaffView, read_status, request_regrade, take_regrade_requests
@@ -34,7 +35,7 @@ def test_the_staff_read_the_queue_in_their_folder_and_a_regrade_they_ask_for_is_
     counts, items = read_status(root)
     assert counts == {"waiting": 1, "grading": 0, "done": 1, "failed": 0}
     assert [(i.student, i.state, i.score) for i in items] == [("alice", "done", 4.0), ("bob", "waiting", None)]
-    assert oct((root / "serve" / "queue.json").stat().st_mode & 0o777) == oct(0o640)
+    assert oct((root / "serve" / "queue" / "s02_1.json").stat().st_mode & 0o777) == oct(0o640)
 
     request_regrade(root, "s02_1")
     view()
@@ -62,3 +63,46 @@ def test_a_request_that_is_not_an_assignment_id_is_removed_and_ignored(tmp_path)
     os.symlink("/etc/passwd", folder / "s02_2")
     assert take_regrade_requests(root) == ["s02_1", "s02_2"]  # the link's name is an id; only the link is removed
     assert Path("/etc/passwd").is_file() and not any(folder.iterdir())
+
+
+def test_a_pass_rewrites_only_the_assignments_whose_rows_changed(tmp_path):
+    """A term's queue is tens of thousands of rows: a submission rewrites its assignment's file, and a pass where
+    nothing changed writes nothing (whoever changed the queue: a regrade asked as root writes to it directly)."""
+    root = _course(tmp_path)
+    queue = _done_queue(tmp_path)
+    queue.receive([Received("c1", "s02_2", "alice", 3, "2026-12-05 10:00:02.000000 UTC")])
+    view = StaffView(queue, {"c1": root})
+    view()
+    files = {p.name: p.stat().st_ino for p in (root / "serve" / "queue").iterdir()}
+    assert sorted(files) == ["s02_1.json", "s02_2.json"]
+
+    view()  # nothing changed: nothing written
+    assert {p.name: p.stat().st_ino for p in (root / "serve" / "queue").iterdir()} == files
+
+    queue.receive([Received("c1", "s02_2", "bob", 4, "2026-12-05 10:00:03.000000 UTC")])
+    Queue(tmp_path / "state" / "queue.sqlite").requeue_latest("c1", "s02_2")  # another connection: nothing done yet
+    view()
+    now = {p.name: p.stat().st_ino for p in (root / "serve" / "queue").iterdir()}
+    assert now["s02_1.json"] == files["s02_1.json"] and now["s02_2.json"] != files["s02_2.json"]
+    counts, items = read_status(root)
+    assert counts == {"waiting": 3, "grading": 0, "done": 1, "failed": 0}
+    assert [i.exchange_id for i in items] == [1, 2, 3, 4]
+
+
+def test_a_queue_made_before_rows_kept_their_change_count_is_brought_up_to_date(tmp_path):
+    path = tmp_path / "queue.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("""CREATE TABLE queue (
+        id INTEGER PRIMARY KEY, course TEXT NOT NULL, assignment TEXT NOT NULL, student TEXT NOT NULL,
+        exchange_id INTEGER NOT NULL, received TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        reason TEXT, regrade INTEGER NOT NULL DEFAULT 0, score REAL, max_score REAL, counted INTEGER, feedback TEXT,
+        finished TEXT, UNIQUE (course, exchange_id));
+        INSERT INTO queue (course, assignment, student, exchange_id, received, state)
+        VALUES ('c1', 's02_1', 'alice', 1, '2026-12-05 10:00:00.000000 UTC', 'waiting');""")
+    db.commit()
+    db.close()
+    queue = Queue(path)
+    assert queue.changed_since(-1) == (0, {("c1", "s02_1")})
+    (item,) = queue.take()
+    assert queue.changed_since(0) == (1, {("c1", "s02_1")}) and queue.changed_since(1) == (1, set())
+    assert [i.state for i in queue.items()] == ["grading"] and item.exchange_id == 1

@@ -176,6 +176,25 @@ def test_feedback_held_until_the_due_date_then_given_whole(tmp_path):
     assert exchange.result("c1", item.exchange_id)["score"] == 6.0
 
 
+def test_what_every_pass_asks_of_a_terms_queue_is_found_through_an_index(tmp_path, monkeypatch):
+    """The service asks for held feedback and changed rows 20 times a second: with a term's tens of thousands of done
+    rows, reading them all (as the first version did) took a core. Every statement of a pass searches an index."""
+    queue = Queue(tmp_path / "queue.sqlite")
+    queue.receive([Received("c1", "a1", f"s{n}", n, "2026-12-05 10:00:00.000000 UTC") for n in range(1, 500)])
+    statements: list[str] = []
+    queue.db.set_trace_callback(statements.append)
+    queue.held_assignments()
+    queue.changed_since(10)
+    queue.take(4)
+    queue.db.set_trace_callback(None)
+    assert len(statements) >= 3
+    for sql in statements:
+        if sql.lstrip().upper().startswith(("BEGIN", "COMMIT")):
+            continue
+        plan = [row[3] for row in queue.db.execute("EXPLAIN QUERY PLAN " + sql)]
+        assert not [step for step in plan if step.startswith("SCAN queue")], (sql, plan)
+
+
 def test_while_the_grading_service_is_down_submissions_wait_and_are_graded_when_it_is_back(tmp_path):
     exchange = FakeExchange(tmp_path)
     exchange.submit("c1", "a1", "alice", b"8 notebook")

@@ -63,7 +63,7 @@ def build(config: HubConfig, jobs: int, exchange_url: str | None = None,
         handler.release_held()
         staff_view()
 
-    return Serve(queue, exchange, sorted(courses), handler, handler.tell_failed, batch=max(1, 2 * jobs),
+    return Serve(queue, exchange, sorted(courses), handler, handler.tell_failed, batch=max(1, 4 * jobs),
                  every_pass=every_pass), grader
 
 

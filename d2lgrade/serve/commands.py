@@ -96,7 +96,7 @@ def _in_course_folder(root: Path, course: str, regrade: str | None) -> int:
     try:
         counts, items = read_status(root)
     except FileNotFoundError:
-        print(f"queue: {root / FOLDER / STATUS} is not there yet: grading on submit has not served course {course} "
+        print(f"queue: {root / FOLDER / STATUS}/ is not there yet: grading on submit has not served course {course} "
               "(is grade_on_submit = true in hub.toml, and d2lgrade-serve running?)")
         return 1
     for line in queue_lines(items, counts):

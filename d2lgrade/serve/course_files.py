@@ -1,8 +1,9 @@
 """The queue as the course staff see it, through their course folder (where nbgrader's own files are).
 
 On the class server the queue is root's (``<state>/serve/queue.sqlite``) and the staff are not root; the course
-folder is theirs alone (its Unix group, ``o=``). So ``d2lgrade serve`` writes each course's rows to
-``<course>/serve/queue.json`` when they change, and takes a regrade asked for by an empty file
+folder is theirs alone (its Unix group, ``o=``). So ``d2lgrade serve`` writes each assignment's rows to
+``<course>/serve/queue/<assignment>.json`` when one of them changes (a term's queue is tens of thousands of rows: a
+submission rewrites its assignment's file, not the course's), and takes a regrade asked for by an empty file
 ``<course>/serve/regrade/<assignment>`` (``d2lgrade queue --regrade`` as a TA or an instructor writes it). Root
 only lists names in that folder and removes them, through a descriptor opened without following links: a planted
 link leads nowhere, and a name that is not an assignment id is removed and ignored.
@@ -14,47 +15,73 @@ import dataclasses
 import json
 import logging
 import os
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from d2lgrade.course.access import Access
 from d2lgrade.course.layout import Course
 from d2lgrade.hub.identity import COURSE_ID
-from d2lgrade.serve.queue import Item, Queue
+from d2lgrade.serve.queue import STATES, Item, Queue
 
 LOG = logging.getLogger("d2lgrade.serve")
 
 FOLDER = "serve"
-STATUS = "queue.json"
+STATUS = "queue"
 REGRADE = "regrade"
 
 
-def status(course_id: str, items: list[Item], counts: dict[str, int]) -> bytes:
-    return json.dumps({"course": course_id, "counts": counts, "items": [dataclasses.asdict(i) for i in items]},
-                      indent=1).encode()
+def status(course_id: str, assignment: str, items: list[Item]) -> bytes:
+    return json.dumps({"course": course_id, "assignment": assignment,
+                       "items": [dataclasses.asdict(i) for i in items]}).encode()
 
 
-def write_status(root: Path, data: bytes) -> None:
-    """``<course>/serve/queue.json`` replaced whole, written through descriptors that follow no link (the folder is
-    the staff's to change; root writes only into the real ``serve`` folder of the course), group-readable."""
+def write_status(root: Path, assignment: str, data: bytes) -> None:
+    """``<course>/serve/queue/<assignment>.json`` replaced whole, written through descriptors that follow no link
+    (the folder is the staff's to change; root writes only into the real folders of the course), group-readable."""
     access = Course(root).access
     access.folder(root / FOLDER)  # made with the course's group and mode if missing (a link is refused below)
-    folder = os.open(root / FOLDER, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    serve = os.open(root / FOLDER, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        tmp = f".{STATUS}.{os.getpid()}"
+        folder = _subfolder(serve, STATUS, access)
+    finally:
+        os.close(serve)
+    try:
+        tmp, name = f".{assignment}.json.{os.getpid()}", f"{assignment}.json"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, access.file_mode, dir_fd=folder)
         with os.fdopen(fd, "wb") as f:
             os.fchown(fd, -1, access.gid)
             os.fchmod(fd, access.file_mode)
             f.write(data)
-        os.replace(tmp, STATUS, src_dir_fd=folder, dst_dir_fd=folder)
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
     finally:
         os.close(folder)
 
 
+def _subfolder(parent: int, name: str, access: Access) -> int:
+    """The folder ``name`` in the folder open as ``parent``, made with the course's group and mode if missing, opened
+    without following a link."""
+    try:
+        os.mkdir(name, access.folder_mode, dir_fd=parent)
+    except FileExistsError:
+        pass
+    else:
+        os.chown(name, -1, access.gid, dir_fd=parent, follow_symlinks=False)
+        os.chmod(name, access.folder_mode, dir_fd=parent)  # after chown, which may clear the setgid bit
+    return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+
+
 def read_status(root: Path) -> tuple[dict[str, int], list[Item]]:
-    """What the last ``write_status`` wrote; FileNotFoundError when the service never served this course."""
-    data = json.loads((root / FOLDER / STATUS).read_text(encoding="utf-8"))
-    return data["counts"], [Item(**i) for i in data["items"]]
+    """What ``write_status`` wrote, every assignment's rows in arrival order, and their count in each state;
+    FileNotFoundError when the service never served this course."""
+    folder = root / FOLDER / STATUS
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not there")
+    items = [Item(**i) for path in sorted(folder.glob("*.json"))
+             for i in json.loads(path.read_text(encoding="utf-8"))["items"]]
+    items.sort(key=lambda i: i.id)
+    counts = dict.fromkeys(STATES, 0) | Counter(i.state for i in items)
+    return counts, items
 
 
 def request_regrade(root: Path, assignment: str) -> Path:
@@ -90,24 +117,30 @@ def take_regrade_requests(root: Path) -> list[str]:
 
 @dataclass
 class StaffView:
-    """Once per pass of the service: the regrades the staff asked for queued, and each course's rows written to
-    its folder when the queue changed."""
+    """Once per pass of the service: the regrades the staff asked for queued, and the rows of each assignment with a
+    row changed since the last pass written to its course folder."""
 
     queue: Queue
     courses: dict[str, Path]
-    _written_at: int = -1
+    _mark: int = -1
+    _retry: set[tuple[str, str]] = field(default_factory=set)
+    """Assignments whose file could not be written: tried again at the next pass."""
 
     def __call__(self) -> None:
         for course, root in self.courses.items():
             for assignment in take_regrade_requests(root):
                 n = self.queue.requeue_latest(course, assignment)
                 LOG.info("regrade of %s/%s asked in its course folder: %d submissions queued", course, assignment, n)
-        changes = self.queue.changes()
-        if changes == self._written_at:
-            return
-        for course, root in self.courses.items():
+        mark, changed = self.queue.changed_since(self._mark)
+        pending, self._retry = changed | self._retry, set()
+        for course, assignment in sorted(pending):
+            if course not in self.courses:
+                continue
             try:
-                write_status(root, status(course, self.queue.items(course), self.queue.counts(course)))
+                write_status(self.courses[course], assignment,
+                             status(course, assignment, self.queue.items(course, assignment)))
             except OSError as e:
-                LOG.warning("could not write %s's queue into %s: %s", course, root / FOLDER / STATUS, e)
-        self._written_at = changes
+                LOG.warning("could not write %s/%s's queue into %s: %s", course, assignment,
+                            self.courses[course] / FOLDER / STATUS, e)
+                self._retry.add((course, assignment))
+        self._mark = mark

@@ -149,18 +149,18 @@ class GradeOnSubmit:
         """Pages and results held (or shown as a score only) until the due date, given whole once it has passed;
         how many."""
         released = 0
-        for item in self.queue.items(state="done"):
-            if item.feedback not in ("held", "score"):
-                continue
-            policy = self.policies(item.course).get(item.assignment, Policy())
-            if shown_now(policy, self.clock()) != "messages":
-                continue
-            kept = self.pages / item.course / str(item.exchange_id)
-            self.attach(item, self.notebooks(item.course, item.assignment) + ".html", kept.with_suffix(".html").read_bytes())
-            self.tell(item, SubmissionResult.from_dict(json.loads(kept.with_suffix(".json").read_text())))
-            self.queue.set_feedback(item, "sent")
-            released += 1
+        for course, assignment in sorted(self.queue.held_assignments()):
+            if shown_now(self.policies(course).get(assignment, Policy()), self.clock()) == "messages":
+                for item in self.queue.held(course, assignment):
+                    self._release(item)
+                    released += 1
         return released
+
+    def _release(self, item: Item) -> None:
+        kept = self.pages / item.course / str(item.exchange_id)
+        self.attach(item, self.notebooks(item.course, item.assignment) + ".html", kept.with_suffix(".html").read_bytes())
+        self.tell(item, SubmissionResult.from_dict(json.loads(kept.with_suffix(".json").read_text())))
+        self.queue.set_feedback(item, "sent")
 
 
 @dataclass

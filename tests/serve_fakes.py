@@ -30,7 +30,8 @@ class FakeExchange:
     """The exchange's listing, files and feedback as ``ExchangeAPI`` gives them, kept in ``<folder>/exchange.db``."""
 
     def __init__(self, folder: Path) -> None:
-        self.db = sqlite3.connect(folder / "exchange.db", isolation_level=None, timeout=30)
+        # the service grades (and so reads submissions and posts feedback) in threads of its own: its lanes
+        self.db = sqlite3.connect(folder / "exchange.db", isolation_level=None, timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
 
@@ -99,15 +100,16 @@ def fake_grade(exchange: FakeExchange | None = None, seconds: float = 0.0):
     return grade
 
 
-def loop(folder: Path, policies: dict[str, Policy] | None = None, seconds: float = 0.0, batch: int = 1) -> Serve:
+def loop(folder: Path, policies: dict[str, Policy] | None = None, seconds: float = 0.0, batch: int = 1,
+         lanes: int = 1) -> Serve:
     """The real loop and handler over the fakes in ``folder``."""
     exchange = FakeExchange(folder)
     queue = Queue(folder / "queue.sqlite")
     handler = GradeOnSubmit(exchange, queue, fake_grade(exchange, seconds), folder / "pages",
                             lambda course: policies or {})
     return Serve(queue, exchange, ["c1", "c2"], handler, handler.tell_failed, batch=batch, poll_seconds=0.01,
-                 every_pass=handler.release_held)
+                 lanes=lanes, every_pass=handler.release_held)
 
 
 if __name__ == "__main__":
-    loop(Path(sys.argv[1]), seconds=float(sys.argv[2])).run()
+    loop(Path(sys.argv[1]), seconds=float(sys.argv[2]), batch=2, lanes=2).run()

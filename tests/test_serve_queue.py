@@ -176,6 +176,55 @@ def test_feedback_held_until_the_due_date_then_given_whole(tmp_path):
     assert exchange.result("c1", item.exchange_id)["score"] == 6.0
 
 
+def test_a_submission_that_runs_long_holds_up_its_own_batch_not_the_other_students(tmp_path):
+    """An infinite loop runs to its time limit (a minute of CPU a cell): with batches graded one after another, every
+    student who submitted meanwhile would wait for it. In two lanes the others are graded while it runs."""
+    exchange = FakeExchange(tmp_path)
+    release = threading.Event()
+    quick = fake_grade(exchange)
+
+    def grade(course, assignment, subs, regrade):
+        if any(s.item.student == "looper" for s in subs):
+            assert release.wait(30), "the test never let the long submission end"
+        return quick(course, assignment, subs, regrade)
+
+    queue = Queue(tmp_path / "queue.sqlite")
+    handler = GradeOnSubmit(exchange, queue, grade, tmp_path / "pages", lambda course: {})
+    serve = Serve(queue, exchange, ["c1"], handler, handler.tell_failed, batch=2, lanes=2, poll_seconds=0.01)
+    exchange.submit("c1", "a1", "looper", b"1 notebook")
+    for n in range(6):
+        exchange.submit("c1", "a1", f"s{n}", b"7 notebook")
+    stop = threading.Event()
+    running = threading.Thread(target=serve.run, args=(stop,), daemon=True)
+    running.start()
+    try:  # the looper's batch is it and s0; the other lane grades s1 to s5 meanwhile
+        _until(lambda: Queue(tmp_path / "queue.sqlite").counts()["done"] == 5, 30)
+        assert [i.student for i in Queue(tmp_path / "queue.sqlite").items(state="grading")] == ["looper", "s0"]
+        release.set()
+        _until(lambda: Queue(tmp_path / "queue.sqlite").counts()["done"] == 7, 30)
+    finally:
+        release.set()
+        stop.set()
+        running.join(30)
+    assert not running.is_alive()
+    assert sorted((sid, n) for sid, (n, _) in exchange.results().items()) == [(sid, 1) for sid in range(1, 8)]
+
+
+def test_stopped_while_batches_grade_the_service_finishes_them_first(tmp_path):
+    exchange = FakeExchange(tmp_path)
+    for n in range(4):
+        exchange.submit("c1", "a1", f"s{n}", b"5 notebook")
+    serve = loop(tmp_path, seconds=0.3, batch=1, lanes=2)
+    stop = threading.Event()
+    running = threading.Thread(target=serve.run, args=(stop,), daemon=True)
+    running.start()
+    _until(lambda: Queue(tmp_path / "queue.sqlite").counts()["grading"] == 2, 30)
+    stop.set()
+    running.join(30)
+    counts = Queue(tmp_path / "queue.sqlite").counts()
+    assert counts["grading"] == 0 and counts["done"] >= 2 and counts["done"] + counts["waiting"] == 4
+
+
 def test_what_every_pass_asks_of_a_terms_queue_is_found_through_an_index(tmp_path, monkeypatch):
     """The service asks for held feedback and changed rows 20 times a second: with a term's tens of thousands of done
     rows, reading them all (as the first version did) took a core. Every statement of a pass searches an index."""
@@ -241,3 +290,39 @@ def test_the_batch_grader_grades_where_it_is_told_here_through_the_service_or_on
     serve_grader.BatchGrader({"c1": root}, jobs=2, remote=True)("c1", "a1", [sub], False)
     assert asked[-1]["service"].url == "http://127.0.0.1:1/services/grader" and asked[-1]["cluster"] is None
     assert asked[-1]["jobs"] == 2
+
+
+def test_lanes_share_a_courses_warm_workers_and_a_rebuild_replaces_them_once_unused(tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    from d2lgrade.course.layout import Course
+    from d2lgrade.serve import grader as serve_grader
+
+    root = tmp_path / "course"
+    (root / "build" / "a1").mkdir(parents=True)
+    (root / "build" / "a1" / "bundle.json").write_text("{}")
+    (root / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = 'c1'\n")
+    started, closed = [], []
+
+    @contextmanager
+    def fake_pool(assignments, jobs):
+        started.append(len(started) + 1)
+        yield started[-1]
+        closed.append(started[-1])
+
+    monkeypatch.setattr(serve_grader, "worker_pool", fake_pool)
+    monkeypatch.setattr(serve_grader.Assignment, "load", staticmethod(lambda path: None))
+    grader, course = serve_grader.BatchGrader({"c1": root}, jobs=2), Course(root)
+    got = []
+    with grader._using(course) as first:
+        with grader._using(course) as second:  # a second lane, same bundles: the same workers
+            assert first == second == 1
+        (root / "build" / "a1" / "bundle.json").write_text('{"rebuilt": true}')
+        lane = threading.Thread(target=lambda: got.append(grader._using(course).__enter__()))
+        lane.start()
+        lane.join(0.3)
+        assert lane.is_alive() and closed == []  # the rebuilt course waits: a batch still grades on the old workers
+    lane.join(5)
+    assert got == [2] and closed == [1]
+    grader.close()
+    assert closed == [1, 2]

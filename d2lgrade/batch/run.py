@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -134,6 +135,7 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
     handler = logging.FileHandler(_log_file(course.access, output / assignment_id / "grading.log"), encoding="utf-8",
                                   errors="backslashreplace")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(_not_another_lane(threading.current_thread().name))
     logging.getLogger("d2lgrade").addHandler(handler)
     report = BatchReport(refused=list(intake.refused), did_not_submit=list(intake.did_not_submit))
     ledger = Ledger(output / assignment_id, digest(course.bundle_path(assignment_id).read_bytes()), course.access)
@@ -165,6 +167,15 @@ def run_batch(course: Course, assignment_id: str, submissions: Iterable[Submissi
         logging.getLogger("d2lgrade").removeHandler(handler)
         handler.close()
     return report
+
+
+LANE = "grading-lane"
+"""The name prefix of the threads in which ``d2lgrade serve`` runs batches side by side."""
+
+
+def _not_another_lane(mine: str) -> Callable[[logging.LogRecord], bool]:
+    """A batch's log keeps its own lines and its helpers', not those of a batch beside it in another lane."""
+    return lambda record: record.threadName == mine or not record.threadName.startswith(LANE)
 
 
 def _log_file(access: Access, path: Path) -> Path:

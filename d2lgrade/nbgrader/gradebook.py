@@ -10,11 +10,15 @@ the autograded notebook beside them (:mod:`d2lgrade.nbgrader.autograded`) with n
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import tempfile
+import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
@@ -29,7 +33,21 @@ from d2lgrade.judging.results import SubmissionResult
 from d2lgrade.nbgrader.autograded import write_autograded
 from d2lgrade.nbgrader.release import Target, generate_release
 
+F = TypeVar("F", bound=Callable[..., Any])
+_WRITER = threading.RLock()
+"""One writer of the gradebook per process at a time: grading on submit records from several threads (its lanes),
+and nbgrader's find-or-create of a student, submission or assignment is not safe against a second one in between."""
 
+
+def _one_writer(write: F) -> F:
+    @functools.wraps(write)
+    def written(*args: Any, **kwargs: Any) -> Any:
+        with _WRITER:
+            return write(*args, **kwargs)
+    return cast(F, written)
+
+
+@_one_writer
 def ensure_assignment(course: Course, assignment: str) -> None:
     """Register the assignment in this gradebook if the build ran against another database, with the due
     date ``nbgrader_config.py`` gives it (``c.D2LGrade.due_dates``), which nbgrader's late penalty reads."""
@@ -51,6 +69,7 @@ def ensure_assignment(course: Course, assignment: str) -> None:
     protect_gradebook(course)
 
 
+@_one_writer
 def record(course: Course, job: Job, notebook: str) -> None:
     """Store the scores of ``job`` in the gradebook and write the autograded notebook."""
     result = job.result

@@ -52,7 +52,8 @@ def build(config: HubConfig, jobs: int, exchange_url: str | None = None,
     exchange = ExchangeAPI(exchange_url or f"{config.exchange.url}/services/exchange", service_token(config))
     queue = Queue(queue_path(config))
     policies = PolicyBook(courses, exchange.set_policies)
-    grader = BatchGrader(courses, jobs, remote=os.geteuid() != 0 and cluster is None, cluster=cluster)
+    remote = os.geteuid() != 0 and cluster is None
+    grader = BatchGrader(courses, jobs, remote=remote, cluster=cluster)
     handler = GradeOnSubmit(exchange, queue, grader, config.state / "serve" / "feedback", policies,
                             lambda c, a: Bundle.load(Course(courses[c]).bundle_path(a)).notebook)
 
@@ -63,7 +64,8 @@ def build(config: HubConfig, jobs: int, exchange_url: str | None = None,
         handler.release_held()
         staff_view()
 
-    return Serve(queue, exchange, sorted(courses), handler, handler.tell_failed, batch=max(1, 4 * jobs),
+    lanes = max(1, jobs) if jobs > 1 or remote or cluster else 1  # one job and no grader elsewhere: in this process
+    return Serve(queue, exchange, sorted(courses), handler, handler.tell_failed, batch=max(1, 2 * jobs), lanes=lanes,
                  every_pass=every_pass), grader
 
 

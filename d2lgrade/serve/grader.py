@@ -15,9 +15,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
+import threading
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +50,9 @@ class BatchGrader:
     """Grade through the grading service (``D2LGRADE_GRADER_URL`` and the hub token in the environment)."""
     cluster: Cluster | None = None
     """Grade on a Dask cluster's workers (``d2lgrade serve --cluster``), as ``d2lgrade grade --cluster`` does."""
-    _pools: dict[str, tuple[tuple[str, ...], ExitStack, ProcessPoolExecutor]] = field(default_factory=dict)
+    _pools: dict[str, _Pool] = field(default_factory=dict)
+    _lock: threading.Condition = field(default_factory=threading.Condition)
+    """Guards ``_pools``: several lanes grade at once, and a course's pool is replaced only when none is using it."""
 
     def __call__(self, course_id: str, assignment: str, subs: list[ToGrade], regrade: bool) -> dict[int, Graded | str]:
         course = Course(self.courses[course_id])
@@ -70,7 +74,7 @@ class BatchGrader:
     def _batch(self, course: Course, assignment: str, group: list[ToGrade], record: bool, regrade: bool,
                by_hand: tuple[str, ...]) -> dict[int, Graded | str]:
         output = course.root / ("results" if record else NOT_COUNTED)
-        with tempfile.TemporaryDirectory(prefix="d2lgrade-serve-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="d2lgrade-serve-") as tmp, self._using(course) as pool:
             subs = []
             for s in group:
                 path = Path(tmp) / f"{s.item.student}.ipynb"
@@ -78,8 +82,7 @@ class BatchGrader:
                 subs.append(Submission(s.item.student, path, s.item.received))
             try:
                 run_batch(course, assignment, subs, output, gradebook=record, log=LOG.info, jobs=self.jobs,
-                          regrade=regrade, pool=None if self.remote or self.cluster else self._pool(course),
-                          service=self._service(course), cluster=self.cluster)
+                          regrade=regrade, pool=pool, service=self._service(course), cluster=self.cluster)
             except GradingServiceError as e:
                 raise TryLater(str(e)) from None
         out: dict[int, Graded | str] = {}
@@ -103,26 +106,57 @@ class BatchGrader:
                            "(deploy/bin/d2lgrade-serve does), or run d2lgrade serve as root")
         return service
 
-    def _pool(self, course: Course) -> ProcessPoolExecutor | None:
-        """The course's warm workers (None with one job: grading in this process)."""
-        if self.jobs <= 1:
-            return None
-        bundles = sorted(course.build_dir.glob("*/bundle.json"))
-        key = tuple(digest(b.read_bytes()) for b in bundles)
+    @contextmanager
+    def _using(self, course: Course) -> Iterator[ProcessPoolExecutor | None]:
+        """The course's warm workers while a batch grades on them (None: grading in this process, through the
+        service or on the cluster). A rebuilt bundle starts new workers once no batch is using the old ones."""
+        if self.jobs <= 1 or self.remote or self.cluster:
+            yield None
+            return
+        key = tuple(digest(b.read_bytes()) for b in sorted(course.build_dir.glob("*/bundle.json")))
+        with self._lock:
+            self._lock.wait_for(lambda: self._current(course, key) or not self._pools[str(course.root)].users)
+            held = self._pools.get(str(course.root))
+            if held is None or held.key != key:
+                held = self._start(course, key)
+            held.users += 1
+        try:
+            yield held.pool
+        finally:
+            with self._lock:
+                held.users -= 1
+                self._lock.notify_all()
+
+    def _current(self, course: Course, key: tuple[str, ...]) -> bool:
+        """Whether the course has no pool yet or one started from these bundles (else wait until it is unused)."""
         held = self._pools.get(str(course.root))
-        if held and held[0] == key:
-            return held[2]
-        if held:
-            held[1].close()
+        return held is None or held.key == key
+
+    def _start(self, course: Course, key: tuple[str, ...]) -> _Pool:
+        old = self._pools.pop(str(course.root), None)
+        if old is not None:
+            old.stack.close()
         stack = ExitStack()
+        bundles = sorted(course.build_dir.glob("*/bundle.json"))
         pool = stack.enter_context(worker_pool([Assignment.load(b) for b in bundles], self.jobs))
-        self._pools[str(course.root)] = (key, stack, pool)
-        return pool
+        self._pools[str(course.root)] = held = _Pool(key, stack, pool)
+        return held
 
     def close(self) -> None:
-        for _, stack, _ in self._pools.values():
-            stack.close()
-        self._pools.clear()
+        with self._lock:
+            for held in self._pools.values():
+                held.stack.close()
+            self._pools.clear()
+
+
+@dataclass
+class _Pool:
+    """A course's warm workers, the bundles they were started from, and how many batches are grading on them."""
+
+    key: tuple[str, ...]
+    stack: ExitStack
+    pool: ProcessPoolExecutor
+    users: int = 0
 
 
 def late_penalties(course: Course, assignment: str) -> dict[str, float]:

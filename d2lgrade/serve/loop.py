@@ -15,14 +15,17 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from d2lgrade.batch.run import LANE
 from d2lgrade.hub.exchange_files import ExchangeFile
 from d2lgrade.hub.submission_policy import Policy, parse_time
 from d2lgrade.hub.submission_result import SubmissionResult
@@ -174,6 +177,9 @@ class Serve:
     failed: Callable[[Item, str], object] = lambda item, reason: None
     """Told of each submission that could not be graded (the student's Assignment List says why)."""
     batch: int = 1
+    lanes: int = 1
+    """Batches grading at once, each in a thread of its own (on shared workers): a submission that runs to its time
+    limit holds up the rest of its own batch, not every student's feedback. One when grading runs in this process."""
     poll_seconds: float = 0.05
     """Between polls of the exchange when idle: a student waits half of it on average (the exchange answers a poll
     in about a millisecond: 20 a second per course is nothing to it)."""
@@ -194,23 +200,37 @@ class Serve:
         return new
 
     def step(self) -> int:
-        """Grade the oldest waiting rows; how many were taken."""
-        if time.monotonic() < self._resting_until:
-            return 0
-        items = self.queue.take(self.batch)
+        """Grade the oldest waiting rows, here and now; how many were graded."""
+        items = self._take()
         if not items:
             return 0
+        outcomes = self._handled(items)
+        self._settle(items, outcomes)
+        return 0 if isinstance(outcomes, TryLater) else len(items)
+
+    def _take(self) -> list[Item]:
+        if time.monotonic() < self._resting_until:
+            return []
+        return self.queue.take(self.batch)
+
+    def _handled(self, items: list[Item]) -> dict[int, Outcome | str] | TryLater:
+        """What grading the rows came to (run in a lane): an outcome or the reason per row, or TryLater."""
         try:
-            outcomes = self.handle(items)
+            return self.handle(items)
         except TryLater as e:
-            LOG.warning("%s; %d submissions wait and are tried again", e, len(items))
+            return e
+        except Exception as e:
+            LOG.exception("grading %s of %s failed", items[0].assignment, items[0].course)
+            return {i.id: f"internal error ({type(e).__name__}: {str(e)[:200]}); see the service's log" for i in items}
+
+    def _settle(self, items: list[Item], outcomes: dict[int, Outcome | str] | TryLater) -> None:
+        """Each row done or failed (the student told why), or all of them back to waiting for a while."""
+        if isinstance(outcomes, TryLater):
+            LOG.warning("%s; %d submissions wait and are tried again", outcomes, len(items))
             for item in items:
                 self.queue.put_back(item)
             self._resting_until = time.monotonic() + self.rest_seconds
-            return 0
-        except Exception as e:
-            LOG.exception("grading %s of %s failed", items[0].assignment, items[0].course)
-            outcomes = {i.id: f"internal error ({type(e).__name__}: {str(e)[:200]}); see the service's log" for i in items}
+            return
         for item in items:
             outcome = outcomes.get(item.id, "grading gave no result")
             if isinstance(outcome, Outcome):
@@ -223,7 +243,6 @@ class Serve:
                     LOG.warning("could not tell %s that %s/%s failed: %s", item.student, item.course, item.assignment, e)
             LOG.info("%s %s/%s #%d: %s", item.student, item.course, item.assignment, item.exchange_id,
                      f"{outcome.score:g}/{outcome.max_score:g}" if isinstance(outcome, Outcome) else outcome)
-        return len(items)
 
     def _every_pass(self) -> None:
         try:
@@ -232,17 +251,27 @@ class Serve:
             LOG.exception("the service's periodic step failed")
 
     def run(self, stop: threading.Event | None = None) -> None:
+        """Until ``stop``: poll, and keep up to ``lanes`` batches grading, each settled as it ends; then the batches
+        under way are finished (a kill instead costs their regrade)."""
         stop = stop or threading.Event()
         back = self.queue.recover()
         if back:
             LOG.info("%d submissions were being graded when the service stopped: graded again", back)
-        while not stop.is_set():
-            self.poll()
-            self._every_pass()
-            last = time.monotonic()
-            while self.step() and not stop.is_set():
+        running: dict[Future[dict[int, Outcome | str] | TryLater], list[Item]] = {}
+        last = -math.inf
+        with ThreadPoolExecutor(self.lanes, thread_name_prefix=LANE) as lanes:
+            while not stop.is_set():
                 self.poll()
-                if time.monotonic() - last >= 1.0:  # a long burst: the staff's view and held pages keep up
+                if not running or time.monotonic() - last >= 1.0:  # in a long burst too: the staff's view, held pages
                     self._every_pass()
                     last = time.monotonic()
-            stop.wait(self.poll_seconds)
+                while len(running) < self.lanes and (items := self._take()):
+                    running[lanes.submit(self._handled, items)] = items
+                if not running:
+                    stop.wait(self.poll_seconds)
+                    continue
+                done, _ = wait(running, timeout=self.poll_seconds, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._settle(running.pop(future), future.result())
+            for future in as_completed(running):
+                self._settle(running[future], future.result())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,9 +112,9 @@ class Queue:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._opening = threading.Lock()
         self.db.executescript(SCHEMA)
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
@@ -123,8 +124,26 @@ class Queue:
                 if statement.strip():
                     self.db.execute(statement)
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection: the service grades in several threads (its lanes), and SQLite serializes their
+        transactions across connections, never within one."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            self._local.db = db
+            with self._opening:
+                self._opened.append(db)
+        return db
+
     def close(self) -> None:
-        self.db.close()
+        with self._opening:
+            for db in self._opened:
+                db.close()
+            self._opened.clear()
+        self._local = threading.local()
 
     def _write(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
         with self.db:

@@ -244,6 +244,28 @@ def test_what_every_pass_asks_of_a_terms_queue_is_found_through_an_index(tmp_pat
         assert not [step for step in plan if step.startswith("SCAN queue")], (sql, plan)
 
 
+def test_a_held_page_lost_from_the_state_folder_is_graded_again_and_given_after_the_due_date(tmp_path):
+    exchange = FakeExchange(tmp_path)
+    exchange.submit("c1", "a1", "alice", b"6 notebook")
+    now = [dt.datetime(2026, 12, 1, tzinfo=dt.UTC)]
+    policy = {"a1": Policy(feedback_before_due="nothing", due="2026-12-07T23:59:00+00:00")}
+    queue = Queue(tmp_path / "queue.sqlite")
+    handler = GradeOnSubmit(exchange, queue, fake_grade(exchange), tmp_path / "pages", lambda course: policy,
+                            clock=lambda: now[0])
+    serve = Serve(queue, exchange, ["c1"], handler, handler.tell_failed, every_pass=handler.release_held)
+    serve.poll()
+    serve.step()
+    for kept in (tmp_path / "pages" / "c1").iterdir():
+        kept.unlink()  # an administrator's clean-up of the state folder
+    now[0] = dt.datetime(2026, 12, 8, tzinfo=dt.UTC)
+    assert handler.release_held() == 0 and queue.items()[0].state == "waiting"
+    assert handler.release_held() == 0  # asked once, not on every pass
+    assert serve.step() == 1
+    (item,) = queue.items()
+    assert item.state == "done" and item.feedback == "sent" and exchange.feedback("c1", item.exchange_id)
+    assert exchange.result("c1", item.exchange_id)["score"] == 6.0 and exchange.gradings() == 2
+
+
 def test_while_the_grading_service_is_down_submissions_wait_and_are_graded_when_it_is_back(tmp_path):
     exchange = FakeExchange(tmp_path)
     exchange.submit("c1", "a1", "alice", b"8 notebook")

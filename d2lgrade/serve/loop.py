@@ -155,7 +155,13 @@ class GradeOnSubmit:
         for course, assignment in sorted(self.queue.held_assignments()):
             if shown_now(self.policies(course).get(assignment, Policy()), self.clock()) == "messages":
                 for item in self.queue.held(course, assignment):
-                    self._release(item)
+                    try:
+                        self._release(item)
+                    except (OSError, ValueError, KeyError) as e:  # the kept page is gone or broken: graded again,
+                        LOG.warning("the kept feedback of %s %s/%s #%d cannot be released (%s): graded again",
+                                    item.student, item.course, item.assignment, item.exchange_id, e)
+                        self.queue.requeue(item)  # and the regrade gives the page, the due date having passed
+                        continue
                     released += 1
         return released
 

@@ -211,6 +211,11 @@ class Queue:
         """What the student now has of a done row's feedback (a held one released after the due date)."""
         self._write("UPDATE queue SET feedback=? WHERE id=?", (feedback, item.id))
 
+    def requeue(self, item: Item) -> None:
+        """One finished row back to ``waiting``, to grade afresh (what it gave the student cannot be given again)."""
+        self._write("UPDATE queue SET state='waiting', attempts=0, regrade=1, reason=NULL WHERE id=? AND state IN "
+                    "('done', 'failed')", (item.id,))
+
     def requeue_latest(self, course: str, assignment: str) -> int:
         """Every student's latest finished submission of the assignment back to ``waiting``, to grade afresh (a
         fixed bundle or grader); how many."""

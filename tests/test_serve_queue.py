@@ -17,6 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from d2lgrade.hub.submission_policy import Policy
 from d2lgrade.serve.loop import GradeOnSubmit, Serve, TryLater
 from d2lgrade.serve.queue import MAX_ATTEMPTS, Outcome, Queue, Received
@@ -153,7 +155,8 @@ def test_killed_after_the_feedback_went_out_but_before_done_the_regrade_attaches
     assert serve.queue.counts()["done"] == 1
 
 
-def test_feedback_held_until_the_due_date_then_given_whole(tmp_path):
+def _graded_while_held(tmp_path: Path):
+    """alice's submission graded under a policy that shows nothing before the due date (the clock: ``now[0]``)."""
     exchange = FakeExchange(tmp_path)
     exchange.submit("c1", "a1", "alice", b"6 notebook")
     now = [dt.datetime(2026, 12, 1, tzinfo=dt.UTC)]
@@ -164,6 +167,11 @@ def test_feedback_held_until_the_due_date_then_given_whole(tmp_path):
     serve = Serve(queue, exchange, ["c1"], handler, handler.tell_failed, every_pass=handler.release_held)
     serve.poll()
     serve.step()
+    return exchange, queue, handler, serve, now
+
+
+def test_feedback_held_until_the_due_date_then_given_whole(tmp_path):
+    exchange, queue, handler, _, now = _graded_while_held(tmp_path)
     (item,) = queue.items()
     assert item.feedback == "held" and exchange.feedback("c1", item.exchange_id) == {}
     assert exchange.result("c1", item.exchange_id) == {"state": "graded", "shown": "held", "score": None,
@@ -245,16 +253,7 @@ def test_what_every_pass_asks_of_a_terms_queue_is_found_through_an_index(tmp_pat
 
 
 def test_a_held_page_lost_from_the_state_folder_is_graded_again_and_given_after_the_due_date(tmp_path):
-    exchange = FakeExchange(tmp_path)
-    exchange.submit("c1", "a1", "alice", b"6 notebook")
-    now = [dt.datetime(2026, 12, 1, tzinfo=dt.UTC)]
-    policy = {"a1": Policy(feedback_before_due="nothing", due="2026-12-07T23:59:00+00:00")}
-    queue = Queue(tmp_path / "queue.sqlite")
-    handler = GradeOnSubmit(exchange, queue, fake_grade(exchange), tmp_path / "pages", lambda course: policy,
-                            clock=lambda: now[0])
-    serve = Serve(queue, exchange, ["c1"], handler, handler.tell_failed, every_pass=handler.release_held)
-    serve.poll()
-    serve.step()
+    exchange, queue, handler, serve, now = _graded_while_held(tmp_path)
     for kept in (tmp_path / "pages" / "c1").iterdir():
         kept.unlink()  # an administrator's clean-up of the state folder
     now[0] = dt.datetime(2026, 12, 8, tzinfo=dt.UTC)
@@ -264,6 +263,23 @@ def test_a_held_page_lost_from_the_state_folder_is_graded_again_and_given_after_
     (item,) = queue.items()
     assert item.state == "done" and item.feedback == "sent" and exchange.feedback("c1", item.exchange_id)
     assert exchange.result("c1", item.exchange_id)["score"] == 6.0 and exchange.gradings() == 2
+
+
+def test_the_exchange_down_at_the_due_date_delays_the_release_and_costs_no_regrade(tmp_path, monkeypatch):
+    exchange, queue, handler, _, now = _graded_while_held(tmp_path)
+    now[0] = dt.datetime(2026, 12, 8, tzinfo=dt.UTC)
+    posting = exchange.add_feedback
+
+    def down(*args):
+        raise ConnectionRefusedError("the exchange is restarting")
+
+    monkeypatch.setattr(exchange, "add_feedback", down)
+    with pytest.raises(OSError):
+        handler.release_held()  # the service's pass logs it and tries again at the next
+    (item,) = queue.items()
+    assert (item.state, item.feedback) == ("done", "held") and exchange.gradings() == 1
+    monkeypatch.setattr(exchange, "add_feedback", posting)
+    assert handler.release_held() == 1 and queue.items()[0].feedback == "sent" and exchange.gradings() == 1
 
 
 def test_while_the_grading_service_is_down_submissions_wait_and_are_graded_when_it_is_back(tmp_path):

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from d2lgrade.batch.run import LANE
 from d2lgrade.hub.exchange_files import ExchangeFile
 from d2lgrade.hub.submission_policy import Policy, parse_time
-from d2lgrade.hub.submission_result import SubmissionResult
+from d2lgrade.hub.submission_result import ResultError, SubmissionResult
 from d2lgrade.serve.feedback import Graded, counts_by_time, page, result_of, shown_now
 from d2lgrade.serve.queue import Item, Outcome, Queue, Received
 
@@ -155,21 +155,25 @@ class GradeOnSubmit:
         for course, assignment in sorted(self.queue.held_assignments()):
             if shown_now(self.policies(course).get(assignment, Policy()), self.clock()) == "messages":
                 for item in self.queue.held(course, assignment):
-                    try:
-                        self._release(item)
-                    except (OSError, ValueError, KeyError) as e:  # the kept page is gone or broken: graded again,
-                        LOG.warning("the kept feedback of %s %s/%s #%d cannot be released (%s): graded again",
-                                    item.student, item.course, item.assignment, item.exchange_id, e)
-                        self.queue.requeue(item)  # and the regrade gives the page, the due date having passed
-                        continue
-                    released += 1
+                    released += self._release(item)
         return released
 
-    def _release(self, item: Item) -> None:
+    def _release(self, item: Item) -> bool:
+        """The kept page and result given; a kept page gone or broken (a state folder cleaned by hand) is graded again
+        instead, which gives a new one. The exchange being down is not that: the next pass tries again."""
         kept = self.pages / item.course / str(item.exchange_id)
-        self.attach(item, self.notebooks(item.course, item.assignment) + ".html", kept.with_suffix(".html").read_bytes())
-        self.tell(item, SubmissionResult.from_dict(json.loads(kept.with_suffix(".json").read_text())))
+        try:
+            html = kept.with_suffix(".html").read_bytes()
+            result = SubmissionResult.from_dict(json.loads(kept.with_suffix(".json").read_text()))
+        except (OSError, ValueError, ResultError) as e:
+            LOG.warning("the kept feedback of %s %s/%s #%d cannot be released (%s): graded again", item.student,
+                        item.course, item.assignment, item.exchange_id, e)
+            self.queue.requeue(item)
+            return False
+        self.attach(item, self.notebooks(item.course, item.assignment) + ".html", html)
+        self.tell(item, result)
         self.queue.set_feedback(item, "sent")
+        return True
 
 
 @dataclass

@@ -106,3 +106,13 @@ def test_a_queue_made_before_rows_kept_their_change_count_is_brought_up_to_date(
     (item,) = queue.take()
     assert queue.changed_since(0) == (1, {("c1", "s02_1")}) and queue.changed_since(1) == (1, set())
     assert [i.state for i in queue.items()] == ["grading"] and item.exchange_id == 1
+
+
+def test_a_link_planted_where_the_queue_files_go_is_not_followed(tmp_path):
+    root = _course(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "serve").mkdir()
+    (root / "serve" / "queue").symlink_to(elsewhere)
+    StaffView(_done_queue(tmp_path), {"c1": root})()  # logged, retried at the next pass; nothing written through it
+    assert not any(elsewhere.iterdir())

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from d2lgrade.course.access import Access
 from d2lgrade.course.layout import Course
+from d2lgrade.hub.exchange_local import subfolder
 from d2lgrade.hub.identity import COURSE_ID
 from d2lgrade.serve.queue import STATES, Item, Queue
 
@@ -43,7 +44,8 @@ def write_status(root: Path, assignment: str, data: bytes) -> None:
     access.folder(root / FOLDER)  # made with the course's group and mode if missing (a link is refused below)
     serve = os.open(root / FOLDER, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        folder = _subfolder(serve, STATUS, access)
+        folder = subfolder(serve, STATUS, str(root / FOLDER / STATUS), mode=access.folder_mode,
+                           on_create=lambda fd, shown: _course_folder_access(fd, access))
     finally:
         os.close(serve)
     try:
@@ -58,17 +60,9 @@ def write_status(root: Path, assignment: str, data: bytes) -> None:
         os.close(folder)
 
 
-def _subfolder(parent: int, name: str, access: Access) -> int:
-    """The folder ``name`` in the folder open as ``parent``, made with the course's group and mode if missing, opened
-    without following a link."""
-    try:
-        os.mkdir(name, access.folder_mode, dir_fd=parent)
-    except FileExistsError:
-        pass
-    else:
-        os.chown(name, -1, access.gid, dir_fd=parent, follow_symlinks=False)
-        os.chmod(name, access.folder_mode, dir_fd=parent)  # after chown, which may clear the setgid bit
-    return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+def _course_folder_access(fd: int, access: Access) -> None:
+    os.fchown(fd, -1, access.gid)
+    os.fchmod(fd, access.folder_mode)  # after chown, which may clear the setgid bit
 
 
 def read_status(root: Path) -> tuple[dict[str, int], list[Item]]:
